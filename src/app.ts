@@ -1,8 +1,26 @@
-import { Hono } from "hono";
-import type { Env } from "./env";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "./core/app-env";
+import { mountDocs } from "./core/docs";
+import { handleError } from "./core/error-handler";
+import { ApiError, problemResponse } from "./core/errors";
+import { requestContext } from "./middleware/request-context";
+import { corsFromConfig, limitBody, securityHeaders } from "./middleware/security";
+import { systemRouter } from "./modules/system/system.index";
 
+/**
+ * The whole HTTP surface. Middleware order matters: request context first (trace id, config, db, log line),
+ * then security headers, CORS and the body cap; module routers mount at "/" with full paths.
+ */
 export function createApp() {
-  const app = new Hono<{ Bindings: Env }>();
-  app.get("/health", (c) => c.json({ status: "ok" }, 200));
+  const app = new OpenAPIHono<AppEnv>();
+  app.use("*", requestContext, securityHeaders, corsFromConfig, limitBody);
+
+  app.route("/", systemRouter);
+  mountDocs(app);
+
+  app.notFound((c) =>
+    problemResponse(new ApiError("NOT_FOUND", "No route matches this path."), c.var.traceId),
+  );
+  app.onError(handleError);
   return app;
 }

@@ -1,0 +1,48 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { isDatabaseUnavailable } from "../db/client";
+import { ConfigError } from "../env";
+import type { AppEnv } from "./app-env";
+import { ApiError, problemResponse } from "./errors";
+import { createLogger, errorFields } from "./logger";
+
+/** Seconds a client should wait before retrying when the database is unreachable. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The one error renderer. Known errors keep their code; anything else is logged with its stack and trace id
+ * and answered as a generic 500 INTERNAL — never a stack, SQL text or SQLSTATE.
+ */
+export function handleError(error: unknown, c: Context<AppEnv>): Response {
+  const traceId = c.var.traceId ?? "unknown";
+  const log = c.var.log ?? createLogger("info", { traceId });
+  return problemResponse(toApiError(error, log), traceId);
+}
+
+function toApiError(error: unknown, log: ReturnType<typeof createLogger>): ApiError {
+  if (error instanceof ApiError) {
+    if (error.status >= 500) log.error(error.message, { code: error.code, ...errorFields(error.cause) });
+    return error;
+  }
+  if (error instanceof ConfigError) {
+    log.error("invalid configuration", { problems: error.problems });
+    return new ApiError("CONFIG_INVALID", "The server is misconfigured. The operators have been told.");
+  }
+  if (isDatabaseUnavailable(error)) {
+    log.error("database unavailable", errorFields(error));
+    return new ApiError("DATABASE_UNAVAILABLE", "The database is unreachable. Please retry shortly.", {
+      headers: { "Retry-After": String(DATABASE_RETRY_AFTER_SECONDS) },
+    });
+  }
+  if (error instanceof HTTPException) {
+    if (error.status === 413) return new ApiError("PAYLOAD_TOO_LARGE");
+    if (error.status === 400) {
+      // e.g. malformed JSON, caught by the validator before zod runs.
+      return new ApiError("VALIDATION_FAILED", "The request is invalid.", {
+        errors: [{ path: "(body)", message: error.message }],
+      });
+    }
+  }
+  log.error("unhandled error", errorFields(error));
+  return new ApiError("INTERNAL", "Something went wrong. Quote the trace id when reporting it.");
+}

@@ -1,0 +1,63 @@
+/** Shared OpenAPI pieces: the problem+json schema and the error responses every route spreads in. */
+import { z } from "@hono/zod-openapi";
+import { ERROR_CATALOGUE, ERROR_CODES, type ErrorCode } from "./errors";
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: "/docs/errors#NOT_FOUND" }),
+    title: z.string().openapi({ example: "Not found" }),
+    status: z.number().int().openapi({ example: 404 }),
+    detail: z.string().openapi({ example: "Not found." }),
+    code: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]).openapi({ example: "NOT_FOUND" }),
+    traceId: z.string().openapi({ example: "8f14e45fceea167a5a36dedd4bea2543" }),
+    errors: z
+      .array(z.object({ path: z.string(), message: z.string() }))
+      .optional()
+      .openapi({ description: "Field errors (VALIDATION_FAILED only)" }),
+  })
+  .catchall(z.unknown())
+  .openapi("Problem", { description: "RFC 9457 problem details" });
+
+/**
+ * Documented error responses for the given codes, grouped by HTTP status, each with an example body.
+ * Usage in createRoute: `responses: { 200: …, ...errorResponses("VALIDATION_FAILED", "NOT_FOUND") }`.
+ */
+export function errorResponses(...codes: ErrorCode[]) {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of new Set([...codes, "INTERNAL" as const])) {
+    const status = ERROR_CATALOGUE[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const responses: Record<number, { description: string; content: Record<string, unknown> }> = {};
+  for (const [status, list] of byStatus) {
+    responses[status] = {
+      description: list.map((code) => `${code}: ${ERROR_CATALOGUE[code].description}`).join(" · "),
+      content: {
+        "application/problem+json": {
+          schema: ProblemSchema,
+          examples: Object.fromEntries(
+            list.map((code) => [
+              code,
+              {
+                value: {
+                  type: `/docs/errors#${code}`,
+                  title: ERROR_CATALOGUE[code].title,
+                  status,
+                  detail: ERROR_CATALOGUE[code].description,
+                  code,
+                  traceId: "8f14e45fceea167a5a36dedd4bea2543",
+                },
+              },
+            ]),
+          ),
+        },
+      },
+    };
+  }
+  return responses;
+}
+
+/** Every authenticated route can answer these. */
+export const AUTHENTICATED_ERRORS = ["UNAUTHENTICATED", "RATE_LIMITED", "DATABASE_UNAVAILABLE"] as const;
+
+export const bearerSecurity = [{ bearerAuth: [] }];
