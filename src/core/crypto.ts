@@ -95,7 +95,7 @@ export async function decrypt(
 export async function hmac(
   masterKey: string,
   purpose: KeyPurpose,
-  data: string | Uint8Array,
+  data: string | Uint8Array<ArrayBuffer>,
 ): Promise<Uint8Array> {
   const key = await deriveKey(masterKey, purpose, "hmac");
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
@@ -114,9 +114,9 @@ export async function verifyHmacBase64Url(
   data: string,
   signature: string,
 ): Promise<boolean> {
-  let sig: Uint8Array;
+  let sig: Uint8Array<ArrayBuffer>;
   try {
-    sig = base64url.decode(signature);
+    sig = new Uint8Array(base64url.decode(signature));
   } catch {
     return false;
   }
@@ -125,7 +125,7 @@ export async function verifyHmacBase64Url(
 }
 
 /** SHA-256 as lower-case hex. */
-export async function sha256Hex(data: string | Uint8Array): Promise<string> {
+export async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise<string> {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
   return bytesToHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)));
 }
@@ -138,19 +138,21 @@ export function randomToken(bytes = 32): string {
   return base64url.encode(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
-/** Constant-time string comparison for equal-length secrets (uses workerd's timingSafeEqual). */
+/** Constant-time comparison of two secrets (length is not secret: it is fixed by the format). */
 export function safeEqual(a: string, b: string): boolean {
   const left = encoder.encode(a);
   const right = encoder.encode(b);
   if (left.length !== right.length) return false;
-  return crypto.subtle.timingSafeEqual(left, right);
+  let difference = 0;
+  for (let i = 0; i < left.length; i++) difference |= (left[i] as number) ^ (right[i] as number);
+  return difference === 0;
 }
 
 export function bytesToHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export function base64ToBytes(value: string): Uint8Array {
+export function base64ToBytes(value: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(value), (c) => c.charCodeAt(0));
 }
 

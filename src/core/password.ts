@@ -3,22 +3,14 @@
  * a module (workerd forbids compiling WASM at run time). Legacy bcrypt hashes from the original backend verify
  * and are flagged for an upgrade to argon2id at the next successful login.
  */
-import Argon2, { Argon2Type, Argon2Version } from "@phi-ag/argon2";
+import Argon2, { Argon2Type } from "@phi-ag/argon2";
 // @ts-expect-error -- a .wasm import is a WebAssembly.Module under wrangler/workerd; no type declaration ships.
 import argon2Wasm from "@phi-ag/argon2/argon2.wasm";
 import bcrypt from "bcryptjs";
 
-export const PASSWORD_MIN_LENGTH = 8;
-export const PASSWORD_MAX_LENGTH = 128;
+import { ARGON2_OPTIONS, ARGON2_PREFIX } from "./password-params";
 
-const ARGON2_OPTIONS = {
-  type: Argon2Type.Argon2id,
-  version: Argon2Version.Version13,
-  memoryCost: 19_456,
-  timeCost: 2,
-  parallelism: 1,
-  hashLength: 32,
-};
+export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from "./password-params";
 
 // The instance is created on first use and kept per isolate (a settled value, not a promise).
 let argon2: Argon2 | undefined;
@@ -41,7 +33,7 @@ export async function verifyPassword(hash: string, password: string): Promise<Pa
   if (isBcrypt(hash)) return { valid: await bcrypt.compare(password, hash), needsRehash: true };
   if (!hash.startsWith("$argon2id$")) return { valid: false, needsRehash: false };
   const valid = (await engine()).tryVerify(hash, password, Argon2Type.Argon2id).success;
-  const needsRehash = valid && !hash.startsWith("$argon2id$v=19$m=19456,t=2,p=1$");
+  const needsRehash = valid && !hash.startsWith(ARGON2_PREFIX);
   return { valid, needsRehash };
 }
 
