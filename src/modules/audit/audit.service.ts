@@ -1,0 +1,95 @@
+import type { Deps } from "../../core/deps";
+import type { DbOrTx } from "../../db/client";
+import { type ActorType, auditEvents } from "../../db/schema";
+
+/** Every audit event name of API.md; one name per action whatever the route (`data.via` names the route). */
+export const AUDIT_EVENTS = [
+  "REGISTER",
+  "VERIFY_EMAIL",
+  "LOGIN_SUCCESS",
+  "LOGIN_FAILED",
+  "LOGOUT",
+  "REFRESH_TOKEN",
+  "REQUEST_PASSWORD_RESET",
+  "RESET_PASSWORD",
+  "CHANGE_PASSWORD",
+  "DEACTIVATE_ACCOUNT",
+  "REACTIVATE_ACCOUNT",
+  "ROLE_CHANGED",
+  "SESSION_REVOKED",
+  "ACCOUNT_LOCKED",
+  "ACCOUNT_UNLOCKED",
+  "PROFILE_UPDATED",
+  "AVATAR_UPLOADED",
+  "WORKSPACE_UPDATED",
+  "MEMBER_REMOVED",
+  "WORKSPACE_DELETION_REQUESTED",
+  "PERSONA_FAVOURITED",
+  "PERSONA_UNFAVOURITED",
+  "CHAT_MESSAGE_SENT",
+  "WEBHOOK_FAILED",
+  "WEBHOOK_SUCCESS",
+  "WEBHOOK_SIGNATURE_INVALID",
+  "CONVERSATION_VISIBILITY_CHANGED",
+  "CONVERSATION_ARCHIVED",
+  "CONVERSATION_TITLE_UPDATED",
+  "MESSAGE_EDITED",
+  "FILE_UPLOADED",
+  "REACTION_ADDED",
+  "SHARED_LINK_CREATED",
+  "SHARED_LINK_ACCESSED",
+  "REFRESH_TOKEN_REUSE",
+  "ACCOUNT_DELETION_REQUESTED",
+  "WORKSPACE_CREATED",
+  "MEMBER_INVITED",
+  "INVITATION_ACCEPTED",
+  "INVITATION_REVOKED",
+  "WORKSPACE_DELETION_CANCELLED",
+  "PERSONA_CREATED",
+  "PERSONA_UPDATED",
+  "TRAITS_UPDATED",
+  "SIGNING_KEY_ROTATED",
+  "SHARED_LINK_REVOKED",
+  "CONVERSATION_CREATED",
+  "CONVERSATION_DELETED",
+  "REACTION_REMOVED",
+  "MESSAGE_RETRIED",
+  "OAUTH_LINKED",
+  "JOB_RUN",
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENTS)[number];
+
+export type AuditInput = {
+  type: AuditEventType;
+  workspaceId: string | null;
+  actorUserId?: string | null;
+  /** Defaults to USER when an actor id is given, else ANONYMOUS. */
+  actorType?: ActorType;
+  targetType?: string;
+  targetId?: string;
+  /** Never tokens, passwords, secrets or message content. */
+  data?: Record<string, unknown>;
+};
+
+/**
+ * Writes one audit event with the request's IP, user agent and trace id. Pass the transaction as `db` when
+ * the audited change runs in one, so the event commits (or rolls back) with it.
+ */
+export async function recordAudit(
+  deps: Pick<Deps, "traceId" | "clientIp" | "userAgent">,
+  db: DbOrTx,
+  input: AuditInput,
+) {
+  await db.insert(auditEvents).values({
+    workspaceId: input.workspaceId,
+    actorUserId: input.actorUserId ?? null,
+    actorType: input.actorType ?? (input.actorUserId ? "USER" : "ANONYMOUS"),
+    eventType: input.type,
+    targetType: input.targetType,
+    targetId: input.targetId,
+    data: input.data ?? {},
+    ip: deps.clientIp,
+    userAgent: deps.userAgent,
+    traceId: deps.traceId,
+  });
+}
