@@ -148,7 +148,11 @@ export async function startWebhookFake(options: WebhookFakeOptions = {}): Promis
     handle(async (req, res) => {
       const url = requestUrl(req);
       if (url.pathname.startsWith(CONTROL)) return control(req, res, url);
-      if (req.method !== "POST") return sendJson(res, 405, { error: "webhooks are POST only" });
+      // Webhooks are POST; a scripted path answers any method, so tests can also stand it in for another
+      // slow or failing HTTP service (e.g. the breached-password range API).
+      if (req.method !== "POST" && !scripts.has(url.pathname)) {
+        return sendJson(res, 405, { error: "webhooks are POST only" });
+      }
 
       const body = await readBody(req);
       const json = parseJson(body);
