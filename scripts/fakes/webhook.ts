@@ -158,7 +158,7 @@ export async function startWebhookFake(options: WebhookFakeOptions = {}): Promis
       const json = parseJson(body);
       recorded.push({
         path: url.pathname,
-        method: req.method,
+        method: req.method ?? "GET",
         headers: flatHeaders(req),
         body,
         json,
