@@ -5,6 +5,7 @@ import { handleError } from "./core/error-handler";
 import { ApiError, problemResponse } from "./core/errors";
 import { requestContext } from "./middleware/request-context";
 import { corsFromConfig, limitBody, securityHeaders } from "./middleware/security";
+import { keysRouter } from "./modules/auth/keys.index";
 import { systemRouter } from "./modules/system/system.index";
 
 /**
@@ -16,6 +17,7 @@ export function createApp() {
   app.use("*", requestContext, securityHeaders, corsFromConfig, limitBody);
 
   app.route("/", systemRouter);
+  app.route("/", keysRouter);
   mountDocs(app);
 
   app.notFound((c) =>

@@ -1,5 +1,6 @@
 import type { Database, QueryStats } from "../db/client";
 import type { Config, Env } from "../env";
+import type { AuthContext } from "../middleware/auth";
 import type { Logger } from "./logger";
 
 /** Hono environment: bindings plus the per-request variables set by middleware (the only injection point). */
@@ -13,6 +14,8 @@ export type AppEnv = {
     dbStats: QueryStats;
     /** From CF-Connecting-IP only (never X-Forwarded-For); `0.0.0.0` when absent (local). */
     clientIp: string;
+    /** Set by `requireAuth`; read it through `authOf(c)`. */
+    auth?: AuthContext;
     /** Set by the auth middleware on authenticated routes. */
     userId?: string;
     workspaceId?: string;

@@ -1,0 +1,144 @@
+/**
+ * Authentication and coarse authorization for bearer routes (DESIGN.md "Rules that cut across modules": Auth
+ * context). `requireAuth` verifies the access token, then loads session + user + workspace in ONE query whose
+ * predicates use the database clock, so a revoked session or a deactivated user is refused at once — not
+ * when the 15-minute token expires.
+ */
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../core/app-env";
+import { depsFrom } from "../core/deps";
+import { ApiError } from "../core/errors";
+import type { Database } from "../db/client";
+import {
+  type SessionMethod,
+  sessions,
+  type UserRole,
+  users,
+  type WorkspaceKind,
+  type WorkspaceStatus,
+  workspaces,
+} from "../db/schema";
+import { type AccessTokenClaims, invalidTokenError, verifyAccessToken } from "../modules/auth/access-token";
+
+/** Who is calling, as later middleware and handlers see it (`authOf(c)`). */
+export type AuthContext = {
+  userId: string;
+  sessionId: string;
+  workspaceId: string;
+  role: UserRole;
+  email: string;
+  name: string | null;
+  workspaceStatus: WorkspaceStatus;
+  workspaceKind: WorkspaceKind;
+  /** When the user last proved a credential (login), for re-authentication rules. */
+  authTime: Date;
+  method: SessionMethod;
+  /** ACTIVE user whose email is in PLATFORM_ADMIN_EMAILS. */
+  isPlatformAdmin: boolean;
+};
+
+const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
+
+/** The token of an `Authorization: Bearer …` header (RFC 6750 §2.1 syntax), or null. */
+export function bearerToken(header: string | undefined): string | null {
+  return header ? (BEARER.exec(header)?.[1] ?? null) : null;
+}
+
+/**
+ * The auth context's one query: the token's session, still live by the database clock, of an ACTIVE user in
+ * the token's workspace. Returns null when any part does not hold (the caller answers 401, whatever failed).
+ */
+export async function loadAuthContext(
+  db: Database,
+  claims: AccessTokenClaims,
+  platformAdminEmails: readonly string[],
+): Promise<AuthContext | null> {
+  const [row] = await db
+    .select({
+      role: users.role,
+      email: users.email,
+      name: users.name,
+      workspaceStatus: workspaces.status,
+      workspaceKind: workspaces.kind,
+      authTime: sessions.authTime,
+      method: sessions.method,
+    })
+    .from(sessions)
+    .innerJoin(users, and(eq(users.id, sessions.userId), eq(users.workspaceId, sessions.workspaceId)))
+    .innerJoin(workspaces, eq(workspaces.id, sessions.workspaceId))
+    .where(
+      and(
+        eq(sessions.id, claims.sessionId),
+        eq(sessions.userId, claims.userId),
+        eq(sessions.workspaceId, claims.workspaceId),
+        isNull(sessions.revokedAt),
+        gt(sessions.idleExpiresAt, sql`now()`),
+        gt(sessions.absoluteExpiresAt, sql`now()`),
+        eq(users.status, "ACTIVE"),
+      ),
+    )
+    .limit(1);
+  if (!row) return null;
+  return {
+    userId: claims.userId,
+    sessionId: claims.sessionId,
+    workspaceId: claims.workspaceId,
+    role: row.role,
+    email: row.email,
+    name: row.name,
+    workspaceStatus: row.workspaceStatus,
+    workspaceKind: row.workspaceKind,
+    authTime: row.authTime,
+    method: row.method,
+    // The query already required ACTIVE; emails are stored lower-cased and the config list is lower-cased.
+    isPlatformAdmin: platformAdminEmails.includes(row.email),
+  };
+}
+
+/**
+ * Requires a valid access token of a live session. Sets `auth` (read it with `authOf(c)`) plus `userId` and
+ * `workspaceId` for the request log. Missing token → 401 with `WWW-Authenticate: Bearer`; invalid token,
+ * revoked or expired session, non-ACTIVE user → 401 with `Bearer error="invalid_token"`. An `x-workspace-id`
+ * header (kept from the original API) must name the caller's workspace, else 404 like any foreign id.
+ */
+export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
+  const token = bearerToken(c.req.header("Authorization"));
+  if (!token) {
+    throw new ApiError("UNAUTHENTICATED", "An access token is required.", {
+      headers: { "WWW-Authenticate": "Bearer" },
+    });
+  }
+  const claims = await verifyAccessToken(depsFrom(c), token);
+  const auth = await loadAuthContext(c.var.db, claims, c.var.config.PLATFORM_ADMIN_EMAILS);
+  if (!auth) throw invalidTokenError("The session has ended. Sign in again.");
+
+  const requested = c.req.header("x-workspace-id");
+  if (requested !== undefined && requested.trim().toLowerCase() !== auth.workspaceId) {
+    throw new ApiError("NOT_FOUND", "Not found.");
+  }
+  c.set("auth", auth);
+  c.set("userId", auth.userId);
+  c.set("workspaceId", auth.workspaceId);
+  await next();
+});
+
+/** The typed auth context. Throws (→ 500) when `requireAuth` did not run: a wiring bug, never a client error. */
+export function authOf(c: Context<AppEnv>): AuthContext {
+  const auth = c.get("auth");
+  if (!auth) throw new Error("authOf(c) on a route without requireAuth");
+  return auth;
+}
+
+/** After `requireAuth`: the caller must be a platform admin, else 403 FORBIDDEN. */
+export const requirePlatformAdmin = createMiddleware<AppEnv>(async (c, next) => {
+  if (!authOf(c).isPlatformAdmin) throw new ApiError("FORBIDDEN", "Platform administrators only.");
+  await next();
+});
+
+/** After `requireAuth`: the caller must be an ADMIN of its workspace, else 403 FORBIDDEN. */
+export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
+  if (authOf(c).role !== "ADMIN") throw new ApiError("FORBIDDEN", "Workspace administrators only.");
+  await next();
+});
