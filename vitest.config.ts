@@ -16,6 +16,16 @@ export default defineConfig({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         hyperdrives: { HYPERDRIVE: inject("pgUrl") },
+        // wrangler.toml batches mail for up to 5 s (CONFIG.md); tests want each mail at once.
+        queueConsumers: {
+          "email-queue": {
+            maxBatchSize: 10,
+            maxBatchTimeout: 0.05,
+            maxRetries: 3,
+            deadLetterQueue: "email-dlq",
+          },
+          "email-dlq": { maxBatchSize: 10, maxBatchTimeout: 0.05 },
+        },
         bindings: {
           ENVIRONMENT: "test",
           APP_BASE_URL: "http://127.0.0.1:8787",
@@ -46,6 +56,8 @@ export default defineConfig({
     globalSetup: ["./test/global-setup.ts"],
     // Tests create their own tenants, so files may run in parallel; keep it to the machine's 2 cores.
     maxWorkers: 2,
+    // Flows that wait for a mail through the real queue and SMTP sink take a second or two.
+    testTimeout: 20_000,
     // Two harmless rejections inside postgres.js's Workers socket polyfill (node_modules/postgres/cf):
     // its reader rejects with "Stream was cancelled." after a request ended and workerd closed the socket
     // (STACK.md), and `writer.ready` has no catch when a connect fails (the 503 test), so workerd's connect

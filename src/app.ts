@@ -3,8 +3,10 @@ import type { AppEnv } from "./core/app-env";
 import { mountDocs } from "./core/docs";
 import { handleError } from "./core/error-handler";
 import { ApiError, problemResponse } from "./core/errors";
+import { mountPages } from "./core/pages";
 import { requestContext } from "./middleware/request-context";
 import { corsFromConfig, limitBody, securityHeaders } from "./middleware/security";
+import { authRouter } from "./modules/auth/auth.index";
 import { keysRouter } from "./modules/auth/keys.index";
 import { systemRouter } from "./modules/system/system.index";
 
@@ -17,8 +19,10 @@ export function createApp() {
   app.use("*", requestContext, securityHeaders, corsFromConfig, limitBody);
 
   app.route("/", systemRouter);
+  app.route("/", authRouter);
   app.route("/", keysRouter);
   mountDocs(app);
+  mountPages(app);
 
   app.notFound((c) =>
     problemResponse(new ApiError("NOT_FOUND", "No route matches this path."), c.var.traceId),

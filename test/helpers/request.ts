@@ -34,3 +34,6 @@ export async function api<T = any>(
 
 /** An assertion message carrying the response, so a failure shows what the API actually said. */
 export const describeResponse = (res: ApiResponse) => `${res.status} ${res.text.slice(0, 800)}`;
+
+/** A random client IP (sent as CF-Connecting-IP) so per-IP rate limits never couple tests. */
+export const randomIp = () => `10.${Array.from(crypto.getRandomValues(new Uint8Array(3))).join(".")}`;

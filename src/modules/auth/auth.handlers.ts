@@ -1,0 +1,51 @@
+import type { RouteHandler } from "@hono/zod-openapi";
+import type { AppEnv } from "../../core/app-env";
+import { depsFrom } from "../../core/deps";
+import { enforceRateLimit } from "../../core/rate-limit";
+import { authOf } from "../../middleware/auth";
+import type * as routes from "./auth.routes";
+import * as loginService from "./login.service";
+import * as registration from "./registration.service";
+import * as sessionService from "./sessions.service";
+
+export const register: RouteHandler<typeof routes.register, AppEnv> = async (c) => {
+  await registration.register(depsFrom(c), c.req.valid("json"));
+  return c.json({ message: registration.REGISTER_MESSAGE }, 202);
+};
+
+export const verifyEmail: RouteHandler<typeof routes.verifyEmail, AppEnv> = async (c) => {
+  const result = await registration.verifyEmail(depsFrom(c), c.req.valid("query").token);
+  return c.json(result, 200);
+};
+
+export const resendVerification: RouteHandler<typeof routes.resendVerification, AppEnv> = async (c) => {
+  const deps = depsFrom(c);
+  const { email } = c.req.valid("json");
+  // Keyed by the HMAC of the address (enforceRateLimit hashes email scopes), known or not.
+  await enforceRateLimit(deps, "RESEND_EMAIL", email);
+  await registration.resendVerification(deps, email);
+  return c.json({ message: registration.RESEND_MESSAGE }, 202);
+};
+
+export const login: RouteHandler<typeof routes.login, AppEnv> = async (c) =>
+  c.json(await loginService.login(depsFrom(c), c.req.valid("json")), 200);
+
+export const refresh: RouteHandler<typeof routes.refresh, AppEnv> = async (c) =>
+  c.json(await sessionService.refreshSession(depsFrom(c), c.req.valid("json").refreshToken), 200);
+
+export const logout: RouteHandler<typeof routes.logout, AppEnv> = async (c) => {
+  const auth = authOf(c);
+  await sessionService.revokeOwnSession(depsFrom(c), auth, auth.sessionId, "logout");
+  return c.body(null, 204);
+};
+
+export const listSessions: RouteHandler<typeof routes.listSessions, AppEnv> = async (c) =>
+  c.json({ items: await sessionService.listSessions(depsFrom(c), authOf(c)) }, 200);
+
+export const revokeSession: RouteHandler<typeof routes.revokeSession, AppEnv> = async (c) => {
+  const { sessionId } = c.req.valid("param");
+  const auth = authOf(c);
+  const reason = sessionId === auth.sessionId ? "logout" : "user_revoked";
+  await sessionService.revokeOwnSession(depsFrom(c), auth, sessionId, reason);
+  return c.body(null, 204);
+};

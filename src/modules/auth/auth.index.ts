@@ -1,0 +1,14 @@
+import { createRouter } from "../../core/router";
+import * as handlers from "./auth.handlers";
+import * as routes from "./auth.routes";
+
+/** /api/auth: sign-up, sign-in, sessions and account lifecycle. */
+export const authRouter = createRouter()
+  .openapi(routes.register, handlers.register)
+  .openapi(routes.verifyEmail, handlers.verifyEmail)
+  .openapi(routes.resendVerification, handlers.resendVerification)
+  .openapi(routes.login, handlers.login)
+  .openapi(routes.refresh, handlers.refresh)
+  .openapi(routes.logout, handlers.logout)
+  .openapi(routes.listSessions, handlers.listSessions)
+  .openapi(routes.revokeSession, handlers.revokeSession);

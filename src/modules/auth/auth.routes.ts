@@ -1,0 +1,169 @@
+import { createRoute } from "@hono/zod-openapi";
+import { AUTHENTICATED_ERRORS, bearerSecurity, errorResponses } from "../../core/openapi";
+import { requireAuth } from "../../middleware/auth";
+import { rateLimit } from "../../middleware/rate-limit";
+import {
+  EmailOnlyBody,
+  LoginBody,
+  LoginResponse,
+  MessageSchema,
+  RefreshBody,
+  RegisterBody,
+  SessionIdParam,
+  SessionListSchema,
+  TokenPairSchema,
+  VerifyEmailQuery,
+  VerifyEmailResponse,
+} from "./auth.schemas";
+
+const json = <T>(schema: T) => ({ "application/json": { schema } });
+const byIp = (c: { var: { clientIp: string } }) => c.var.clientIp;
+
+export const register = createRoute({
+  method: "post",
+  path: "/api/auth/register",
+  tags: ["Auth"],
+  operationId: "register",
+  summary: "Register with email and password",
+  description:
+    "Always 202 with the same body, whether or not the email exists (no account oracle). A new address gets " +
+    "a verification link (24 h); a PENDING_VERIFY address takes the new password and a fresh link (older links " +
+    "stop working); an existing account is told by mail that someone tried to register. A valid `inviteToken` " +
+    "for this email activates the account in the inviting workspace at once. The password must score ≥ 3 in " +
+    "zxcvbn and not appear in known breaches.",
+  middleware: [rateLimit("REGISTER_IP", byIp)] as const,
+  request: { body: { required: true, content: json(RegisterBody) } },
+  responses: {
+    202: { description: "Accepted; next steps were mailed", content: json(MessageSchema) },
+    ...errorResponses(
+      "VALIDATION_FAILED",
+      "WEAK_PASSWORD",
+      "BREACHED_PASSWORD",
+      "RATE_LIMITED",
+      "DATABASE_UNAVAILABLE",
+    ),
+  },
+});
+
+export const verifyEmail = createRoute({
+  method: "get",
+  path: "/api/auth/verify-email",
+  tags: ["Auth"],
+  operationId: "verifyEmail",
+  summary: "Verify the email address",
+  description:
+    "Activates the account and assigns its workspace: an invitation for this email wins; a public mail " +
+    "domain gets a personal workspace; a company domain gets its workspace (created with the first user as " +
+    "ADMIN, joined as MEMBER when its join policy is AUTO; INVITE_ONLY → a personal workspace and a mail " +
+    'saying to ask for an invitation). Using a link again answers 200 "already verified".',
+  middleware: [rateLimit("VERIFY_IP", byIp)] as const,
+  request: { query: VerifyEmailQuery },
+  responses: {
+    200: { description: "Verified (or already verified)", content: json(VerifyEmailResponse) },
+    ...errorResponses("VALIDATION_FAILED", "INVALID_TOKEN", "RATE_LIMITED", "DATABASE_UNAVAILABLE"),
+  },
+});
+
+export const resendVerification = createRoute({
+  method: "post",
+  path: "/api/auth/resend-verification",
+  tags: ["Auth"],
+  operationId: "resendVerification",
+  summary: "Send a new verification link",
+  description:
+    "Always 202. Only an address waiting for verification gets a new link (earlier links stop working). " +
+    "At most 3 per hour per address.",
+  request: { body: { required: true, content: json(EmailOnlyBody) } },
+  responses: {
+    202: { description: "Accepted", content: json(MessageSchema) },
+    ...errorResponses("VALIDATION_FAILED", "RATE_LIMITED", "DATABASE_UNAVAILABLE"),
+  },
+});
+
+export const login = createRoute({
+  method: "post",
+  path: "/api/auth/login",
+  tags: ["Auth"],
+  operationId: "login",
+  summary: "Sign in with email and password",
+  description:
+    "Returns an access token (15 min) and a refresh token. A wrong password and an unknown email are the same " +
+    "401. Five consecutive failures for an email (existing or not) lock it for 15 minutes (423 + Retry-After). " +
+    "Account status (not verified, deactivated, pending deletion) is revealed only after a correct password.",
+  middleware: [rateLimit("LOGIN_IP", byIp)] as const,
+  request: { body: { required: true, content: json(LoginBody) } },
+  responses: {
+    200: { description: "Signed in", content: json(LoginResponse) },
+    ...errorResponses(
+      "VALIDATION_FAILED",
+      "INVALID_CREDENTIALS",
+      "EMAIL_NOT_VERIFIED",
+      "ACCOUNT_DEACTIVATED",
+      "ACCOUNT_PENDING_DELETION",
+      "ACCOUNT_LOCKED",
+      "RATE_LIMITED",
+      "DATABASE_UNAVAILABLE",
+    ),
+  },
+});
+
+export const refresh = createRoute({
+  method: "post",
+  path: "/api/auth/refresh",
+  tags: ["Auth"],
+  operationId: "refreshTokens",
+  summary: "Rotate the refresh token",
+  description:
+    "Returns a new token pair; the presented refresh token stops working. Presenting the previous token within " +
+    "10 s of a rotation returns the same current pair (safe for several tabs refreshing at once). Any other " +
+    "reuse of an old token revokes the session (401).",
+  middleware: [rateLimit("REFRESH_IP", byIp)] as const,
+  request: { body: { required: true, content: json(RefreshBody) } },
+  responses: {
+    200: { description: "New token pair", content: json(TokenPairSchema) },
+    ...errorResponses("VALIDATION_FAILED", "UNAUTHENTICATED", "RATE_LIMITED", "DATABASE_UNAVAILABLE"),
+  },
+});
+
+export const logout = createRoute({
+  method: "post",
+  path: "/api/auth/logout",
+  tags: ["Auth"],
+  operationId: "logout",
+  summary: "Sign out (revoke the current session)",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  responses: {
+    204: { description: "Signed out" },
+    ...errorResponses(...AUTHENTICATED_ERRORS),
+  },
+});
+
+export const listSessions = createRoute({
+  method: "get",
+  path: "/api/auth/sessions",
+  tags: ["Auth"],
+  operationId: "listSessions",
+  summary: "List my active sessions",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  responses: {
+    200: { description: "Live sessions, most recently used first", content: json(SessionListSchema) },
+    ...errorResponses(...AUTHENTICATED_ERRORS),
+  },
+});
+
+export const revokeSession = createRoute({
+  method: "delete",
+  path: "/api/auth/sessions/{sessionId}",
+  tags: ["Auth"],
+  operationId: "revokeSession",
+  summary: "Revoke one of my sessions",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: SessionIdParam },
+  responses: {
+    204: { description: "Revoked" },
+    ...errorResponses(...AUTHENTICATED_ERRORS, "NOT_FOUND"),
+  },
+});

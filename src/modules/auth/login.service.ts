@@ -1,0 +1,125 @@
+/**
+ * Password login (API.md "Auth", DESIGN.md "Enumeration"): unknown email and wrong password are the same 401
+ * after the same argon2 cost; the lockout counts per HMAC(email) whether or not an account exists; account
+ * status is revealed only after a correct password.
+ */
+import { eq, sql } from "drizzle-orm";
+import type { Deps } from "../../core/deps";
+import { ApiError } from "../../core/errors";
+import { dummyVerify, hashPassword, type PasswordCheck, verifyPassword } from "../../core/password";
+import { checkLoginLock, clearLoginFailures, recordLoginFailure } from "../../core/rate-limit";
+import { type User, users, workspaces } from "../../db/schema";
+import { recordAudit } from "../audit/audit.service";
+import { toUserDto } from "../users/users.service";
+import { toWorkspaceSummaryDto } from "../workspaces/workspaces.service";
+import { startSession } from "./sessions.service";
+
+export type LoginInput = { email: string; password: string; deviceLabel?: string };
+
+const STATUS_REFUSALS = {
+  PENDING_VERIFY: ["EMAIL_NOT_VERIFIED", "Verify your email address first; we can send a new link."],
+  DEACTIVATED: [
+    "ACCOUNT_DEACTIVATED",
+    "This account is deactivated. Ask a workspace admin to reactivate it.",
+  ],
+  PENDING_DELETION: [
+    "ACCOUNT_PENDING_DELETION",
+    "This account is scheduled for deletion. You can still cancel the deletion.",
+  ],
+} as const;
+
+/**
+ * Checks the password of an account (or spends the same time on a dummy hash) under the email's lockout.
+ * Wrong → LOGIN_FAILED audited, 401 INVALID_CREDENTIALS — or 423 ACCOUNT_LOCKED on the failure that locks.
+ * Right → the failures are forgotten and the user row returned, whatever its status. Shared by login and
+ * cancel-deletion (whose password path has login's limits).
+ */
+export async function verifyCredentials(
+  deps: Deps,
+  email: string,
+  password: string,
+  via: string,
+): Promise<{ user: User; check: PasswordCheck }> {
+  await checkLoginLock(deps, email);
+  const [user] = await deps.db.select().from(users).where(eq(users.email, email));
+  let check: PasswordCheck = { valid: false, needsRehash: false };
+  if (user?.passwordHash) check = await verifyPassword(user.passwordHash, password);
+  else await dummyVerify(password);
+
+  if (!user || !check.valid) {
+    const failure = await recordLoginFailure(deps, email);
+    await recordAudit(deps, deps.db, {
+      type: "LOGIN_FAILED",
+      workspaceId: user?.workspaceId ?? null,
+      actorType: "ANONYMOUS",
+      targetType: user ? "user" : undefined,
+      targetId: user?.id,
+      data: { via, reason: user ? "wrong_password" : "unknown_email" },
+    });
+    if (failure.lockedNow && user) {
+      await recordAudit(deps, deps.db, {
+        type: "ACCOUNT_LOCKED",
+        workspaceId: user.workspaceId,
+        actorType: "SYSTEM",
+        targetType: "user",
+        targetId: user.id,
+        data: { via, lockSeconds: failure.retryAfterSeconds },
+      });
+    }
+    if (failure.locked) {
+      throw new ApiError(
+        "ACCOUNT_LOCKED",
+        `Too many failed sign-ins. Retry in ${failure.retryAfterSeconds} seconds.`,
+        {
+          headers: { "Retry-After": String(failure.retryAfterSeconds) },
+        },
+      );
+    }
+    throw new ApiError("INVALID_CREDENTIALS", "The email or password is wrong.");
+  }
+  await clearLoginFailures(deps, email);
+  return { user, check };
+}
+
+/** Signs in with email and password: a new session and its first token pair, plus the user and workspace. */
+export async function login(deps: Deps, input: LoginInput) {
+  const { user, check } = await verifyCredentials(deps, input.email, input.password, "login");
+  if (user.status !== "ACTIVE" || !user.workspaceId) {
+    const [code, detail] = STATUS_REFUSALS[user.status as keyof typeof STATUS_REFUSALS] ?? [
+      "INVALID_CREDENTIALS",
+      "The email or password is wrong.",
+    ];
+    throw new ApiError(code, detail);
+  }
+  const workspaceId = user.workspaceId;
+  // Legacy bcrypt (or older argon2 parameters) upgraded now that we hold the plaintext.
+  const upgradedHash = check.needsRehash ? await hashPassword(input.password) : undefined;
+
+  const { tokens, signedIn, workspace } = await deps.db.transaction(async (tx) => {
+    const [signedIn] = await tx
+      .update(users)
+      .set({ lastLoginAt: sql`now()`, ...(upgradedHash ? { passwordHash: upgradedHash } : {}) })
+      .where(eq(users.id, user.id))
+      .returning();
+    const [workspace] = await tx.select().from(workspaces).where(eq(workspaces.id, workspaceId));
+    if (!signedIn || !workspace) throw new Error("user or workspace vanished during login");
+    const tokens = await startSession(deps, tx, {
+      userId: user.id,
+      workspaceId,
+      method: "PASSWORD",
+      deviceLabel: input.deviceLabel,
+    });
+    await recordAudit(deps, tx, {
+      type: "LOGIN_SUCCESS",
+      workspaceId,
+      actorUserId: user.id,
+      targetType: "session",
+      targetId: tokens.sessionId,
+      data: { method: "PASSWORD", ...(upgradedHash ? { passwordHashUpgraded: true } : {}) },
+    });
+    return { tokens, signedIn, workspace };
+  });
+
+  const { sessionId: _sessionId, ...pair } = tokens;
+  return { ...pair, user: toUserDto(signedIn), workspace: toWorkspaceSummaryDto(workspace) };
+}

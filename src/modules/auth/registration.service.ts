@@ -1,0 +1,257 @@
+/**
+ * Sign-up: register, verify-email, resend-verification (API.md "Auth"). Enumeration-safe: register and resend
+ * answer the same whatever the email's state, and the password policy runs before any lookup so a weak
+ * password is refused for every address alike.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import { hashToken, randomToken } from "../../core/crypto";
+import type { Deps } from "../../core/deps";
+import { ApiError } from "../../core/errors";
+import { hashPassword } from "../../core/password";
+import { assertAcceptablePassword } from "../../core/password-policy";
+import type { Transaction } from "../../db/client";
+import { type User, users, userTokens } from "../../db/schema";
+import { dispatchEmails, queueEmail } from "../../email/outbox";
+import { recordAudit } from "../audit/audit.service";
+import { toUserDto } from "../users/users.service";
+import type { RegisterInput } from "./auth.schemas";
+import { type Assignment, assignWorkspace, takeOpenInvitation } from "./workspace-assignment.service";
+
+/** CONFIG.md "Lifetimes": verification link 24 h. */
+export const VERIFY_EMAIL_TTL_SECONDS = 24 * 3600;
+
+export const REGISTER_MESSAGE =
+  "Thanks. If this address can be registered, we have sent an email with the next step.";
+export const RESEND_MESSAGE = "If this address is waiting for verification, we have sent a new link.";
+
+/** Thrown inside the transaction when a concurrent registration inserted the same email first. */
+class EmailTakenConcurrently extends Error {}
+
+/**
+ * Registers or re-registers an email. Existing verified accounts change nothing and get a "someone tried to
+ * register" mail; a PENDING_VERIFY account takes the new password and name and a fresh link (earlier links
+ * are deleted: the latest registration wins); a valid `inviteToken` for this email activates the account in
+ * the inviting workspace at once.
+ */
+export async function register(deps: Deps, input: RegisterInput): Promise<void> {
+  await assertAcceptablePassword(deps, input.password, { email: input.email, name: input.name });
+  // Hashed for every address, so an existing account answers no faster than a new one.
+  const passwordHash = await hashPassword(input.password);
+  const inviteHash = input.inviteToken ? await hashToken(input.inviteToken) : undefined;
+
+  let emailIds: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      emailIds = await deps.db.transaction((tx) => registerInTx(deps, tx, input, passwordHash, inviteHash));
+      break;
+    } catch (error) {
+      // Two first registrations of one email: the loser retries and takes the PENDING_VERIFY path.
+      if (!(error instanceof EmailTakenConcurrently) || attempt >= 2) throw error;
+    }
+  }
+  await dispatchEmails(deps.env, deps.log, emailIds);
+}
+
+async function registerInTx(
+  deps: Deps,
+  tx: Transaction,
+  input: RegisterInput,
+  passwordHash: string,
+  inviteHash: string | undefined,
+): Promise<string[]> {
+  const [existing] = await tx.select().from(users).where(eq(users.email, input.email)).for("update");
+
+  if (existing && existing.status !== "PENDING_VERIFY") {
+    const mailId = await queueEmail(tx, deps.config, {
+      to: existing.email,
+      template: "register-attempt",
+      params: { name: existing.name },
+    });
+    await recordAudit(deps, tx, {
+      type: "REGISTER",
+      workspaceId: existing.workspaceId,
+      actorType: "ANONYMOUS",
+      targetType: "user",
+      targetId: existing.id,
+      data: { outcome: "existing_account" },
+    });
+    return [mailId];
+  }
+
+  let user: User;
+  if (existing) {
+    const [updated] = await tx
+      .update(users)
+      .set({ passwordHash, name: input.name ?? existing.name })
+      .where(eq(users.id, existing.id))
+      .returning();
+    if (!updated) throw new Error("user update returned nothing");
+    user = updated;
+    await voidVerificationLinks(tx, user.id);
+  } else {
+    const [inserted] = await tx
+      .insert(users)
+      .values({ email: input.email, name: input.name ?? null, passwordHash })
+      .onConflictDoNothing({ target: users.email })
+      .returning();
+    if (!inserted) throw new EmailTakenConcurrently();
+    user = inserted;
+  }
+
+  const invited = inviteHash ? await takeOpenInvitation(tx, user.email, inviteHash) : null;
+  if (invited) {
+    await activate(deps, tx, user, invited, "register");
+    await recordAudit(deps, tx, {
+      type: "REGISTER",
+      workspaceId: invited.workspaceId,
+      actorUserId: user.id,
+      targetType: "user",
+      targetId: user.id,
+      data: { outcome: existing ? "re_registered" : "created", via: "invitation" },
+    });
+    return [];
+  }
+
+  const mailId = await queueVerificationMail(deps, tx, user);
+  await recordAudit(deps, tx, {
+    type: "REGISTER",
+    workspaceId: null,
+    actorType: "ANONYMOUS",
+    targetType: "user",
+    targetId: user.id,
+    data: { outcome: existing ? "re_registered" : "created" },
+  });
+  return [mailId];
+}
+
+/**
+ * PENDING_VERIFY → ACTIVE in the assigned workspace, with the audit trail of how it got there. Shared by
+ * verification and invitation-backed registration (and, later, Google sign-in).
+ */
+export async function activate(
+  deps: Deps,
+  tx: Transaction,
+  user: User,
+  assignment: Assignment,
+  via: string,
+): Promise<User> {
+  const [active] = await tx
+    .update(users)
+    .set({
+      status: "ACTIVE",
+      emailVerifiedAt: sql`now()`,
+      workspaceId: assignment.workspaceId,
+      role: assignment.role,
+    })
+    .where(eq(users.id, user.id))
+    .returning();
+  if (!active) throw new Error("user activation returned nothing");
+  const actor = { workspaceId: assignment.workspaceId, actorUserId: user.id };
+  if (assignment.workspaceCreated) {
+    await recordAudit(deps, tx, {
+      ...actor,
+      type: "WORKSPACE_CREATED",
+      targetType: "workspace",
+      targetId: assignment.workspaceId,
+      data: { via: assignment.via },
+    });
+  }
+  if (assignment.invitationId) {
+    await recordAudit(deps, tx, {
+      ...actor,
+      type: "INVITATION_ACCEPTED",
+      targetType: "invitation",
+      targetId: assignment.invitationId,
+      data: { via, role: assignment.role },
+    });
+  }
+  await recordAudit(deps, tx, {
+    ...actor,
+    type: "VERIFY_EMAIL",
+    targetType: "user",
+    targetId: user.id,
+    data: { via, workspace: assignment.via, role: assignment.role },
+  });
+  return active;
+}
+
+/**
+ * Verifies the mailbox and assigns the workspace. Using a link again answers 200 "already verified" (mail
+ * scanners open links); unknown, voided or expired links are 400 INVALID_TOKEN.
+ */
+export async function verifyEmail(deps: Deps, token: string) {
+  const tokenHash = await hashToken(token);
+  const { user, alreadyVerified, emailIds } = await deps.db.transaction(async (tx) => {
+    // Locks the token and its user: two clicks at once verify once.
+    const [row] = await tx
+      .select({ token: userTokens, user: users })
+      .from(userTokens)
+      .innerJoin(users, eq(users.id, userTokens.userId))
+      .where(and(eq(userTokens.tokenHash, tokenHash), eq(userTokens.purpose, "VERIFY_EMAIL")))
+      .for("update");
+    if (!row) throw new ApiError("INVALID_TOKEN", "This verification link is invalid or was replaced.");
+    if (row.token.usedAt || row.user.status !== "PENDING_VERIFY") {
+      return { user: row.user, alreadyVerified: true, emailIds: [] };
+    }
+    if (row.token.expiresAt.getTime() <= Date.now()) {
+      throw new ApiError("INVALID_TOKEN", "This verification link has expired; ask for a new one.");
+    }
+    await tx.update(userTokens).set({ usedAt: sql`now()` }).where(eq(userTokens.id, row.token.id));
+    const assignment = await assignWorkspace(tx, row.user);
+    const active = await activate(deps, tx, row.user, assignment, "verify-email");
+    const ids: string[] = [];
+    if (assignment.refusedBy) {
+      ids.push(
+        await queueEmail(tx, deps.config, {
+          to: active.email,
+          template: "invite-only-domain",
+          params: { name: active.name, ...assignment.refusedBy },
+        }),
+      );
+    }
+    return { user: active, alreadyVerified: false, emailIds: ids };
+  });
+  await dispatchEmails(deps.env, deps.log, emailIds);
+  return {
+    message: alreadyVerified ? "Email already verified." : "Email verified. You can sign in now.",
+    user: toUserDto(user),
+  };
+}
+
+/**
+ * Sends a fresh verification link to a PENDING_VERIFY account (earlier links are voided); does nothing for
+ * any other address. The caller answers 202 either way.
+ */
+export async function resendVerification(deps: Deps, email: string): Promise<void> {
+  const emailIds = await deps.db.transaction(async (tx) => {
+    const [user] = await tx.select().from(users).where(eq(users.email, email)).for("update");
+    if (user?.status !== "PENDING_VERIFY") return [];
+    await voidVerificationLinks(tx, user.id);
+    return [await queueVerificationMail(deps, tx, user)];
+  });
+  await dispatchEmails(deps.env, deps.log, emailIds);
+}
+
+/** Deleted, not marked used: a voided link must answer INVALID_TOKEN, not "already verified". */
+async function voidVerificationLinks(tx: Transaction, userId: string) {
+  await tx
+    .delete(userTokens)
+    .where(and(eq(userTokens.userId, userId), eq(userTokens.purpose, "VERIFY_EMAIL")));
+}
+
+/** A new 24-hour verification token (only its hash stored) and the mail carrying it; returns the mail id. */
+async function queueVerificationMail(deps: Deps, tx: Transaction, user: User): Promise<string> {
+  const token = randomToken();
+  await tx.insert(userTokens).values({
+    purpose: "VERIFY_EMAIL",
+    tokenHash: await hashToken(token),
+    userId: user.id,
+    expiresAt: sql`now() + make_interval(secs => ${VERIFY_EMAIL_TTL_SECONDS})`,
+  });
+  return queueEmail(tx, deps.config, {
+    to: user.email,
+    template: "verify-email",
+    params: { name: user.name },
+    secretParams: { token },
+  });
+}

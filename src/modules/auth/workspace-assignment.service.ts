@@ -1,0 +1,164 @@
+/**
+ * Which workspace a user lands in once the mailbox is proven (API.md `GET /api/auth/verify-email`; the Google
+ * sign-in reuses it). Order: an open invitation for this exact email wins; a public mail domain gets a new
+ * PERSONAL workspace; a corporate domain gets its CORPORATE workspace — created with the user as ADMIN when
+ * none exists, joined as MEMBER when its join policy is AUTO, refused (PERSONAL instead, plus a mail saying
+ * to ask for an invitation) when INVITE_ONLY.
+ */
+import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import publicMailDomains from "email-providers/all.json";
+import type { Transaction } from "../../db/client";
+import { invitations, type UserRole, workspaces } from "../../db/schema";
+
+export type Assignment = {
+  workspaceId: string;
+  workspaceName: string;
+  role: UserRole;
+  /** How the workspace was chosen (recorded in audit data). */
+  via: "invitation" | "personal" | "domain-created" | "domain-joined" | "invite-only" | "domain-unavailable";
+  /** True when this call created the workspace (audit WORKSPACE_CREATED). */
+  workspaceCreated: boolean;
+  invitationId?: string;
+  invitedBy?: string;
+  /** The domain's workspace that refused the user (INVITE_ONLY), for the "ask for an invitation" mail. */
+  refusedBy?: { workspaceName: string; domain: string };
+};
+
+// Built on first use: 8.8k domains, needed only at verification.
+let publicDomains: Set<string> | undefined;
+
+/** True for free-mail providers (gmail.com, gmx.de, proton.me, …): their users never share a workspace. */
+export function isPublicMailDomain(domain: string): boolean {
+  publicDomains ??= new Set(publicMailDomains as string[]);
+  return publicDomains.has(domain.toLowerCase());
+}
+
+export const emailDomain = (email: string): string => email.slice(email.lastIndexOf("@") + 1).toLowerCase();
+
+/**
+ * Picks (and when needed creates) the workspace for a newly verified user. Runs inside the caller's
+ * transaction, which also activates the user, so a failure leaves neither a half-made workspace nor a
+ * verified user without one.
+ *
+ * Race-safe for the first users of a domain: `INSERT … ON CONFLICT (domain) DO NOTHING` makes concurrent
+ * verifications wait on the unique index; exactly one creates the workspace (ADMIN), the others then find it
+ * and join per its policy.
+ */
+export async function assignWorkspace(
+  tx: Transaction,
+  person: { email: string; name: string | null },
+): Promise<Assignment> {
+  const invitation = await takeOpenInvitation(tx, person.email);
+  if (invitation) return invitation;
+
+  const domain = emailDomain(person.email);
+  if (isPublicMailDomain(domain)) return createPersonal(tx, person, "personal");
+
+  const [created] = await tx
+    .insert(workspaces)
+    .values({ name: domain, domain, kind: "CORPORATE" })
+    .onConflictDoNothing({ target: workspaces.domain })
+    .returning({ id: workspaces.id, name: workspaces.name });
+  if (created) {
+    return {
+      workspaceId: created.id,
+      workspaceName: created.name,
+      role: "ADMIN",
+      via: "domain-created",
+      workspaceCreated: true,
+    };
+  }
+
+  // FOR SHARE: the workspace cannot be deleted or change policy under us until the user has joined.
+  const [existing] = await tx
+    .select({
+      id: workspaces.id,
+      name: workspaces.name,
+      joinPolicy: workspaces.joinPolicy,
+      status: workspaces.status,
+    })
+    .from(workspaces)
+    .where(eq(workspaces.domain, domain))
+    .for("share");
+  if (!existing) throw new Error(`workspace for ${domain} vanished during assignment`);
+  // A domain workspace scheduled for deletion takes no new members; the domain stays reserved by it until
+  // the purge, so the user gets a PERSONAL workspace meanwhile.
+  if (existing.status !== "ACTIVE") return createPersonal(tx, person, "domain-unavailable");
+  if (existing.joinPolicy === "INVITE_ONLY") {
+    const personal = await createPersonal(tx, person, "invite-only");
+    return { ...personal, refusedBy: { workspaceName: existing.name, domain } };
+  }
+  return {
+    workspaceId: existing.id,
+    workspaceName: existing.name,
+    role: "MEMBER",
+    via: "domain-joined",
+    workspaceCreated: false,
+  };
+}
+
+async function createPersonal(
+  tx: Transaction,
+  person: { email: string; name: string | null },
+  via: Assignment["via"],
+): Promise<Assignment> {
+  const owner = person.name?.trim() || person.email.slice(0, person.email.lastIndexOf("@"));
+  const [workspace] = await tx
+    .insert(workspaces)
+    .values({ name: `${owner}'s workspace`, kind: "PERSONAL" })
+    .returning({ id: workspaces.id, name: workspaces.name });
+  if (!workspace) throw new Error("workspace insert returned nothing");
+  return {
+    workspaceId: workspace.id,
+    workspaceName: workspace.name,
+    role: "ADMIN",
+    via,
+    workspaceCreated: true,
+  };
+}
+
+/**
+ * The newest open, unexpired invitation for this email into an ACTIVE workspace — the one with this token
+ * hash when given — locked and marked accepted. Null when there is none (an invitation for another email
+ * never matches: its token does not prove this mailbox).
+ */
+export async function takeOpenInvitation(
+  tx: Transaction,
+  email: string,
+  tokenHash?: string,
+): Promise<Assignment | null> {
+  const [open] = await tx
+    .select({
+      id: invitations.id,
+      workspaceId: invitations.workspaceId,
+      role: invitations.role,
+      invitedBy: invitations.invitedBy,
+      workspaceName: workspaces.name,
+    })
+    .from(invitations)
+    .innerJoin(workspaces, eq(workspaces.id, invitations.workspaceId))
+    .where(
+      and(
+        eq(invitations.email, email),
+        isNull(invitations.acceptedAt),
+        isNull(invitations.revokedAt),
+        gt(invitations.expiresAt, sql`now()`),
+        eq(workspaces.status, "ACTIVE"),
+        tokenHash ? eq(invitations.tokenHash, tokenHash) : undefined,
+      ),
+    )
+    .orderBy(desc(invitations.createdAt))
+    .limit(1)
+    .for("update", { of: invitations });
+  if (!open) return null;
+  await tx.update(invitations).set({ acceptedAt: sql`now()` }).where(eq(invitations.id, open.id));
+  return {
+    workspaceId: open.workspaceId,
+    workspaceName: open.workspaceName,
+    role: open.role,
+    via: "invitation",
+    workspaceCreated: false,
+    invitationId: open.id,
+    invitedBy: open.invitedBy,
+  };
+}
