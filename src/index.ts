@@ -1,6 +1,6 @@
 import { createApp } from "./app";
 import { createLogger } from "./core/logger";
-import { EmailQueueMessage } from "./email/queue-messages";
+import { consumeEmailBatch } from "./email/consumer";
 import type { Env } from "./env";
 import { jobsFor } from "./jobs/schedule";
 
@@ -12,20 +12,9 @@ const app = createApp();
 export default {
   fetch: app.fetch,
 
-  /** Email delivery (email-queue) and its dead-letter queue (email-dlq). The sender arrives with the accounts issue. */
-  async queue(batch, _env, _ctx) {
-    const log = createLogger("info", { queue: batch.queue });
-    for (const message of batch.messages) {
-      const parsed = EmailQueueMessage.safeParse(message.body);
-      if (!parsed.success) {
-        // A malformed body can never succeed: drop it instead of retrying it into the DLQ.
-        log.error("dropping malformed queue message", { messageId: message.id });
-        message.ack();
-        continue;
-      }
-      log.info("email delivery received", { deliveryId: parsed.data.deliveryId, attempts: message.attempts });
-      message.ack();
-    }
+  /** Email delivery (email-queue) and its dead-letter queue (email-dlq): src/email/consumer.ts. */
+  async queue(batch, env, _ctx) {
+    await consumeEmailBatch(batch, env);
   },
 
   /** Cron Triggers → the named maintenance jobs of CONFIG.md. */
