@@ -9,6 +9,7 @@ import { corsFromConfig, limitBody, securityHeaders } from "./middleware/securit
 import { authRouter } from "./modules/auth/auth.index";
 import { keysRouter } from "./modules/auth/keys.index";
 import { systemRouter } from "./modules/system/system.index";
+import { usersRouter } from "./modules/users/users.index";
 
 /**
  * The whole HTTP surface. Middleware order matters: request context first (trace id, config, db, log line),
@@ -21,6 +22,7 @@ export function createApp() {
   app.route("/", systemRouter);
   app.route("/", authRouter);
   app.route("/", keysRouter);
+  app.route("/", usersRouter);
   mountDocs(app);
   mountPages(app);
 

@@ -10,6 +10,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../core/app-env";
 import { depsFrom } from "../core/deps";
 import { ApiError } from "../core/errors";
+import { enforceRateLimit } from "../core/rate-limit";
 import type { Database } from "../db/client";
 import {
   type SessionMethod,
@@ -121,6 +122,8 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   c.set("auth", auth);
   c.set("userId", auth.userId);
   c.set("workspaceId", auth.workspaceId);
+  // API_USER (CONFIG.md): one budget per user across every authenticated route, before the handler runs.
+  await enforceRateLimit(depsFrom(c), "API_USER", auth.userId);
   await next();
 });
 

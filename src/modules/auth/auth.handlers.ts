@@ -3,6 +3,7 @@ import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
 import { enforceRateLimit } from "../../core/rate-limit";
 import { authOf } from "../../middleware/auth";
+import * as account from "./account.service";
 import type * as routes from "./auth.routes";
 import * as loginService from "./login.service";
 import * as registration from "./registration.service";
@@ -49,3 +50,28 @@ export const revokeSession: RouteHandler<typeof routes.revokeSession, AppEnv> = 
   await sessionService.revokeOwnSession(depsFrom(c), auth, sessionId, reason);
   return c.body(null, 204);
 };
+
+export const requestPasswordReset: RouteHandler<typeof routes.requestPasswordReset, AppEnv> = async (c) => {
+  const deps = depsFrom(c);
+  const { email } = c.req.valid("json");
+  await enforceRateLimit(deps, "RESET_REQUEST_EMAIL", email);
+  await account.requestPasswordReset(deps, email);
+  return c.json({ message: account.RESET_REQUEST_MESSAGE }, 202);
+};
+
+export const resetPassword: RouteHandler<typeof routes.resetPassword, AppEnv> = async (c) => {
+  const { token, newPassword } = c.req.valid("json");
+  await account.resetPassword(depsFrom(c), token, newPassword);
+  return c.json({ message: "Your password was changed. Sign in with the new one." }, 200);
+};
+
+export const deactivate: RouteHandler<typeof routes.deactivate, AppEnv> = async (c) => {
+  await account.deactivateSelf(depsFrom(c), authOf(c), c.req.valid("json").password);
+  return c.json({ message: "Your account is deactivated." }, 200);
+};
+
+export const deleteAccount: RouteHandler<typeof routes.deleteAccount, AppEnv> = async (c) =>
+  c.json(await account.requestAccountDeletion(depsFrom(c), authOf(c), c.req.valid("json").password), 202);
+
+export const cancelDeletion: RouteHandler<typeof routes.cancelDeletion, AppEnv> = async (c) =>
+  c.json(await account.cancelDeletion(depsFrom(c), c.req.valid("json")), 200);

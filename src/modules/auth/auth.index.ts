@@ -11,4 +11,9 @@ export const authRouter = createRouter()
   .openapi(routes.refresh, handlers.refresh)
   .openapi(routes.logout, handlers.logout)
   .openapi(routes.listSessions, handlers.listSessions)
-  .openapi(routes.revokeSession, handlers.revokeSession);
+  .openapi(routes.revokeSession, handlers.revokeSession)
+  .openapi(routes.requestPasswordReset, handlers.requestPasswordReset)
+  .openapi(routes.resetPassword, handlers.resetPassword)
+  .openapi(routes.deactivate, handlers.deactivate)
+  .openapi(routes.deleteAccount, handlers.deleteAccount)
+  .openapi(routes.cancelDeletion, handlers.cancelDeletion);

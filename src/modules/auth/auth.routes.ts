@@ -3,15 +3,20 @@ import { AUTHENTICATED_ERRORS, bearerSecurity, errorResponses } from "../../core
 import { requireAuth } from "../../middleware/auth";
 import { rateLimit } from "../../middleware/rate-limit";
 import {
+  CancelDeletionBody,
+  DeletionScheduledSchema,
   EmailOnlyBody,
   LoginBody,
   LoginResponse,
   MessageSchema,
+  ReauthBody,
   RefreshBody,
   RegisterBody,
+  ResetPasswordBody,
   SessionIdParam,
   SessionListSchema,
   TokenPairSchema,
+  UserMessageSchema,
   VerifyEmailQuery,
   VerifyEmailResponse,
 } from "./auth.schemas";
@@ -165,5 +170,116 @@ export const revokeSession = createRoute({
   responses: {
     204: { description: "Revoked" },
     ...errorResponses(...AUTHENTICATED_ERRORS, "NOT_FOUND"),
+  },
+});
+
+export const requestPasswordReset = createRoute({
+  method: "post",
+  path: "/api/auth/request-password-reset",
+  tags: ["Auth"],
+  operationId: "requestPasswordReset",
+  summary: "Mail a password-reset link",
+  description:
+    "Always 202 with the same body. An active account gets a link valid for 1 hour (older links stop working). " +
+    "At most 3 per hour per address and 10 per hour per IP (shared with reset-password).",
+  middleware: [rateLimit("RESET_IP", byIp)] as const,
+  request: { body: { required: true, content: json(EmailOnlyBody) } },
+  responses: {
+    202: { description: "Accepted", content: json(MessageSchema) },
+    ...errorResponses("VALIDATION_FAILED", "RATE_LIMITED", "DATABASE_UNAVAILABLE"),
+  },
+});
+
+export const resetPassword = createRoute({
+  method: "post",
+  path: "/api/auth/reset-password",
+  tags: ["Auth"],
+  operationId: "resetPassword",
+  summary: "Set a new password with a reset link",
+  description:
+    "Single use. Revokes every session of the account, lifts a login lockout and mails a notice. The new " +
+    "password must pass the same policy as at registration.",
+  middleware: [rateLimit("RESET_IP", byIp)] as const,
+  request: { body: { required: true, content: json(ResetPasswordBody) } },
+  responses: {
+    200: { description: "Password changed", content: json(MessageSchema) },
+    ...errorResponses(
+      "VALIDATION_FAILED",
+      "INVALID_TOKEN",
+      "WEAK_PASSWORD",
+      "BREACHED_PASSWORD",
+      "RATE_LIMITED",
+      "DATABASE_UNAVAILABLE",
+    ),
+  },
+});
+
+const REAUTH_ERRORS = [
+  ...AUTHENTICATED_ERRORS,
+  "VALIDATION_FAILED",
+  "REAUTH_REQUIRED",
+  "INVALID_CREDENTIALS",
+  "ACCOUNT_LOCKED",
+  "LAST_ADMIN",
+] as const;
+
+export const deactivate = createRoute({
+  method: "post",
+  path: "/api/auth/deactivate",
+  tags: ["Auth"],
+  operationId: "deactivateAccount",
+  summary: "Deactivate my account",
+  description:
+    "Confirm with the password (Google-only accounts: a sign-in at most 5 minutes old). Every session is " +
+    "revoked. The last ADMIN of a workspace with other active members must promote someone first (409 " +
+    "LAST_ADMIN); a sole member may leave.",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { body: { required: true, content: json(ReauthBody) } },
+  responses: {
+    200: { description: "Deactivated", content: json(MessageSchema) },
+    ...errorResponses(...REAUTH_ERRORS),
+  },
+});
+
+export const deleteAccount = createRoute({
+  method: "post",
+  path: "/api/auth/delete-account",
+  tags: ["Auth"],
+  operationId: "deleteAccount",
+  summary: "Schedule my account for deletion",
+  description:
+    "Same confirmation and LAST_ADMIN rule as deactivation. The account is PENDING_DELETION and purged after " +
+    "30 days; a mail carries a link to cancel. A sole member's deletion also schedules the workspace's.",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { body: { required: true, content: json(ReauthBody) } },
+  responses: {
+    202: { description: "Deletion scheduled", content: json(DeletionScheduledSchema) },
+    ...errorResponses(...REAUTH_ERRORS),
+  },
+});
+
+export const cancelDeletion = createRoute({
+  method: "post",
+  path: "/api/auth/cancel-deletion",
+  tags: ["Auth"],
+  operationId: "cancelAccountDeletion",
+  summary: "Cancel my account's scheduled deletion",
+  description:
+    'With the token of the "deletion scheduled" mail, or with email and password (login\'s rate limit and ' +
+    "lockout apply). The account is ACTIVE again, and a workspace whose deletion it had caused comes back too.",
+  middleware: [rateLimit("LOGIN_IP", byIp)] as const,
+  request: { body: { required: true, content: json(CancelDeletionBody) } },
+  responses: {
+    200: { description: "Active again", content: json(UserMessageSchema) },
+    ...errorResponses(
+      "VALIDATION_FAILED",
+      "INVALID_TOKEN",
+      "INVALID_CREDENTIALS",
+      "ACCOUNT_LOCKED",
+      "RATE_LIMITED",
+      "DATABASE_UNAVAILABLE",
+    ),
   },
 });

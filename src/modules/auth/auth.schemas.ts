@@ -106,3 +106,41 @@ export const SessionIdParam = z.object({
     .string()
     .openapi({ param: { name: "sessionId", in: "path" }, example: "01936d1e-6b1a-7c3e-9a51-2f0d4c8b7a10" }),
 });
+
+export const ResetPasswordBody = z
+  .strictObject({ token: TokenField, newPassword: PasswordField })
+  .openapi("ResetPasswordRequest");
+
+export const ReauthBody = z
+  .strictObject({
+    password: z.string().min(1).max(PASSWORD_MAX_LENGTH).optional().openapi({
+      description:
+        "Required for accounts with a password; Google-only accounts need a sign-in ≤ 5 minutes old",
+    }),
+  })
+  .openapi("ReauthRequest");
+
+export const DeletionScheduledSchema = z
+  .object({ purgeAfter: z.iso.datetime().openapi({ description: "When the account is purged (30 days)" }) })
+  .openapi("DeletionScheduled");
+
+export const CancelDeletionBody = z
+  .union([
+    z.strictObject({ token: TokenField }),
+    z.strictObject({ email: EmailField, password: z.string().min(1).max(PASSWORD_MAX_LENGTH) }),
+  ])
+  .openapi("CancelDeletionRequest", {
+    description: 'Either the token of the "deletion scheduled" mail, or email and password',
+  });
+
+export const UserMessageSchema = z.object({ message: z.string(), user: UserSchema }).openapi("UserMessage");
+
+export const ChangePasswordBody = z
+  .strictObject({
+    currentPassword: z.string().min(1).max(PASSWORD_MAX_LENGTH).optional().openapi({
+      description:
+        "Required for accounts with a password; Google-only accounts need a sign-in ≤ 5 minutes old",
+    }),
+    newPassword: PasswordField,
+  })
+  .openapi("ChangePasswordRequest");
