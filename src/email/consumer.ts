@@ -86,7 +86,10 @@ export async function consumeEmailBatch(batch: MessageBatch<unknown>, env: Env):
     }
   } finally {
     await transport.close();
-    await handle.close();
+    // Every message is already acked or retried: a failing close must not turn into a batch-wide retry.
+    await handle
+      .close()
+      .catch((error: unknown) => log.warn("closing the database client failed", errorFields(error)));
   }
 }
 

@@ -36,6 +36,7 @@ const SMTP_STEP_TIMEOUT_MS = 10_000;
  * which is what makes the consumer's stale-claim rule safe (see consumer.ts).
  */
 export const SMTP_SEND_DEADLINE_MS = 30_000;
+const SEND_TIMEOUT = "SMTP send timed out";
 /** QUIT is a courtesy: never let it hold up the batch. */
 const SMTP_CLOSE_DEADLINE_MS = 2_000;
 
@@ -55,26 +56,34 @@ function createLogTransport(log: Logger): MailTransport {
   };
 }
 
-/** "Name <address>" or a bare address → worker-mailer's User (it needs the bare address for MAIL FROM). */
+/**
+ * "Name <address>", "\"Name, Inc.\" <address>" or a bare address → worker-mailer's User (it needs the bare
+ * address for MAIL FROM). Control characters are refused: the name ends up in the From header.
+ */
 export function parseMailbox(value: string): User {
-  const named = /^\s*"?([^"<]*?)"?\s*<([^<>\s]+@[^<>\s]+)>\s*$/.exec(value);
-  if (named) return named[1] ? { name: named[1], email: named[2] as string } : { email: named[2] as string };
+  const named =
+    /^[ \t]*(?:"([^"\p{Cc}]*)"|([^"<\p{Cc}]*?))[ \t]*<([^<>\s\p{Cc}]+@[^<>\s\p{Cc}]+)>[ \t]*$/u.exec(value);
+  if (named) {
+    const name = (named[1] ?? named[2] ?? "").trim();
+    const email = named[3] as string;
+    return name ? { name, email } : { email };
+  }
   const bare = value.trim();
-  if (/^[^\s<>"]+@[^\s<>"]+$/.test(bare)) return { email: bare };
+  if (/^[^\s\p{Cc}<>"]+@[^\s\p{Cc}<>"]+$/u.test(bare)) return { email: bare };
   throw new Error("SMTP_FROM is not a valid mailbox");
 }
 
 /** SMTP over one lazily opened connection, reused for the batch's mails and dropped after any failure. */
 class SmtpTransport implements MailTransport {
   readonly #options: WorkerMailerOptions;
-  readonly #from: User;
+  readonly #fromValue: string;
   readonly #log: Logger;
-  /** The connection being opened or open; a promise so a send that timed out can still close it later. */
+  /** The connection being opened or open; kept as the promise so close() also covers one still opening. */
   #connection: Promise<WorkerMailer> | null = null;
 
   constructor(config: Config, log: Logger) {
     this.#log = log;
-    this.#from = parseMailbox(config.SMTP_FROM);
+    this.#fromValue = config.SMTP_FROM;
     this.#options = {
       host: config.SMTP_HOST,
       port: config.SMTP_PORT,
@@ -97,26 +106,34 @@ class SmtpTransport implements MailTransport {
 
   async send(mail: OutgoingMail): Promise<void> {
     try {
-      await withDeadline(this.#deliver(mail), SMTP_SEND_DEADLINE_MS, "SMTP send timed out");
+      await withDeadline(this.#deliver(mail), SMTP_SEND_DEADLINE_MS, SEND_TIMEOUT);
     } catch (error) {
-      // After a failure the session state is unknown (half-sent DATA, dead socket): never reuse it.
-      await this.close();
+      // Never reuse a session after a failure. After an SMTP error reply the server is responsive and gets a
+      // proper QUIT. After a timeout it is not, and worker-mailer 1.2.1 keeps reading in the background: its
+      // read loop spins without yielding once that socket reaches end-of-stream, which our QUIT and close
+      // would cause. So a timed-out connection is abandoned — workerd releases it when the invocation ends
+      // (long before an SMTP server's own idle timeout closes it).
+      if (isTimeout(error)) this.#connection = null;
+      else await this.close();
       throw error;
     }
   }
 
   async #deliver(mail: OutgoingMail): Promise<void> {
+    // Parsed here, not in the constructor: a bad SMTP_FROM then fails each send (FAILED, retried, logged)
+    // like any other SMTP misconfiguration, instead of throwing out of the whole batch.
+    const from = parseMailbox(this.#fromValue);
     this.#connection ??= WorkerMailer.connect(this.#options);
     const mailer = await this.#connection;
     await mailer.send({
-      from: this.#from,
+      from,
       to: { email: mail.to },
       // Already a single line (templates.ts); a header must never contain a line break.
       subject: mail.subject.replace(/[\r\n]+/g, " "),
       text: mail.text,
       html: mail.html,
       headers: {
-        "Message-ID": `<${mail.deliveryId}@${this.#from.email.split("@").pop()}>`,
+        "Message-ID": `<${mail.deliveryId}@${from.email.split("@").pop()}>`,
         "Auto-Submitted": "auto-generated",
       },
     });
@@ -137,6 +154,15 @@ class SmtpTransport implements MailTransport {
       this.#log.debug("smtp connection closed with an error", errorFields(error));
     }
   }
+}
+
+/** Our deadline, or one of worker-mailer's own socket/response timeouts. */
+function isTimeout(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : "";
+  return (
+    message === SEND_TIMEOUT ||
+    /^(Socket timeout|Timeout while waiting for smtp server response)/.test(message)
+  );
 }
 
 /** Rejects with `message` when `promise` has not settled within `ms`; clears its timer either way. */

@@ -253,6 +253,17 @@ describe("queue() email-queue", () => {
     expect(result.retryMessages).toEqual([]);
   });
 
+  it("retries every message, touching nothing, while the configuration is invalid", async () => {
+    const id = await queue({ template: "password-changed", to: recipient(), params: {} });
+    const result = await runQueue("email-queue", [id, { raw: "garbage" }], {
+      attempts: 1,
+      env: { ...env, ENCRYPTION_KEY: "not-a-key" },
+    });
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retries).toEqual(result.ids.map((msgId: string) => ({ msgId, delaySeconds: 60 })));
+    expect(await getDelivery(id)).toMatchObject({ status: "QUEUED", attempts: 0 });
+  });
+
   it("with EMAIL_TRANSPORT=log sends nothing and marks the row SENT", async () => {
     const to = recipient();
     const id = await queue({
