@@ -6,7 +6,9 @@
  * Control API (its own HTTP port):
  *   GET    /messages?to=<email>  → Mail[] oldest first; `to` matches a recipient case-insensitively
  *   DELETE /messages             → 204, forgets every mail
- *   POST   /control {failNext:n} → the next n transactions end with "451" (a temporary failure to retry)
+ *   POST   /control {failNext:n, to?} → the next n transactions (to that recipient, when given) end with "451"
+ *                                    (a temporary failure to retry); `to` keeps parallel tests from taking
+ *                                    each other's scripted failures
  *   GET    /health               → {status:"ok"}
  */
 import { randomUUID } from "node:crypto";
@@ -54,7 +56,18 @@ export type SmtpSink = {
 
 export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const mails: Mail[] = [];
-  let failNext = 0;
+  /** Scripted failures: recipient (lower-cased) or "*" for any mail → how many are left. */
+  const failures = new Map<string, number>();
+  const takeFailure = (recipients: string[]): boolean => {
+    for (const key of [...recipients.map((r) => r.toLowerCase()), "*"]) {
+      const left = failures.get(key) ?? 0;
+      if (left > 0) {
+        failures.set(key, left - 1);
+        return true;
+      }
+    }
+    return false;
+  };
 
   const smtp = new SMTPServer({
     secure: false,
@@ -70,8 +83,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
       // Parsing consumes the whole stream, which smtp-server needs before it can answer either way.
       simpleParser(stream)
         .then((parsed) => {
-          if (failNext > 0) {
-            failNext -= 1;
+          if (takeFailure(session.envelope.rcptTo.map((rcpt) => rcpt.address))) {
             callback(
               Object.assign(new Error("Temporary failure (scripted by the test)"), { responseCode: 451 }),
             );
@@ -114,12 +126,13 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
         return;
       }
       if (url.pathname === "/control" && req.method === "POST") {
-        const body = parseJson(await readBody(req)) as { failNext?: unknown } | null;
+        const body = parseJson(await readBody(req)) as { failNext?: unknown; to?: unknown } | null;
         if (typeof body?.failNext !== "number" || !Number.isInteger(body.failNext) || body.failNext < 0) {
-          return sendJson(res, 400, { error: "expected {failNext: non-negative integer}" });
+          return sendJson(res, 400, { error: "expected {failNext: non-negative integer, to?: email}" });
         }
-        failNext = body.failNext;
-        return sendJson(res, 200, { failNext });
+        const key = typeof body.to === "string" ? body.to.toLowerCase() : "*";
+        failures.set(key, body.failNext);
+        return sendJson(res, 200, { failNext: body.failNext, to: key });
       }
       sendJson(res, 404, { error: "not found" });
     }),

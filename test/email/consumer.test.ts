@@ -1,7 +1,7 @@
 /**
  * The email consumer end to end: outbox rows → worker.queue() → worker-mailer over a real TCP socket → the
- * loopback SMTP sink. Tests in this file run one after another, which keeps the sink's global `failNext`
- * from hitting another test of this file.
+ * loopback SMTP sink. Scripted SMTP failures name their recipient, so no other test (of this file or any
+ * file running in parallel) can take them.
  */
 import { env } from "cloudflare:test";
 import { sql } from "drizzle-orm";
@@ -176,7 +176,7 @@ describe("queue() email-queue", () => {
       secretParams: { token },
     });
 
-    await failNextMails(1);
+    await failNextMails(1, to);
     const failed = await runQueue("email-queue", [id], { attempts: 1 });
     expect(failed.explicitAcks).toEqual([]);
     expect(failed.retryMessages).toEqual([{ msgId: failed.ids[0] }]);

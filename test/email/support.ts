@@ -92,12 +92,12 @@ export async function waitForMails(address: string, count = 1, timeoutMs = 15_00
   }
 }
 
-/** Makes the sink answer 451 to the next `n` mails (whoever sends them). */
-export async function failNextMails(n: number): Promise<void> {
+/** Makes the sink answer 451 to the next `n` mails to `to` (parallel test files never take them). */
+export async function failNextMails(n: number, to: string): Promise<void> {
   const res = await fetch(`${env.SMTP_CONTROL_URL}/control`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ failNext: n }),
+    body: JSON.stringify({ failNext: n, to }),
   });
   if (!res.ok) throw new Error(`smtp sink control answered ${res.status}`);
 }
