@@ -119,6 +119,11 @@ function productionProblems(config: Config, raw: Env): string[] {
   }
   if (!config.APP_BASE_URL.startsWith("https://")) problems.push("APP_BASE_URL: must be https in production");
   if (config.SMTP_USER && !config.SMTP_PASS) problems.push("SMTP_PASS: missing secret (SMTP_USER is set)");
+  // worker-mailer 1.2 falls back to clear text when STARTTLS is not offered, so an attacker who strips it
+  // from the server's greeting would read the credentials: with credentials, only implicit TLS (465).
+  if (config.SMTP_USER && !config.SMTP_SECURE) {
+    problems.push("SMTP_SECURE: must be true (implicit TLS, port 465) when SMTP credentials are set");
+  }
   if (config.GOOGLE_CLIENT_ID && !config.GOOGLE_CLIENT_SECRET) {
     problems.push("GOOGLE_CLIENT_SECRET: missing secret (GOOGLE_CLIENT_ID is set)");
   }

@@ -34,27 +34,42 @@
     "cancel-deletion": () => call("POST", "/api/auth/cancel-deletion", { token }),
   };
 
+  // Sends the form's request once per click; the form disappears on success.
+  const wire = (target, action) => {
+    target.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const button = target.querySelector("button");
+      button.disabled = true;
+      try {
+        const { ok, data } = await action();
+        if (ok) {
+          target.hidden = true;
+          show(true, data.message || "Done.");
+        } else {
+          show(false, data.detail || "Something went wrong. Please try again.");
+          button.disabled = false;
+        }
+      } catch {
+        show(false, "The server could not be reached. Please try again.");
+        button.disabled = false;
+      }
+    });
+  };
+
+  if (!token && page === "reset-password") {
+    // Linked without a token from security notices: ask for a reset link instead.
+    const requestForm = document.getElementById("request-form");
+    form.hidden = true;
+    requestForm.hidden = false;
+    wire(requestForm, () =>
+      call("POST", "/api/auth/request-password-reset", { email: document.getElementById("email").value }),
+    );
+    return;
+  }
   if (!token) {
     show(false, "This link is incomplete. Open the link from your email again.");
     form.hidden = true;
     return;
   }
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const button = form.querySelector("button");
-    button.disabled = true;
-    try {
-      const { ok, data } = await actions[page]();
-      if (ok) {
-        form.hidden = true;
-        show(true, data.message || "Done.");
-      } else {
-        show(false, data.detail || "Something went wrong. Please try again.");
-        button.disabled = false;
-      }
-    } catch {
-      show(false, "The server could not be reached. Please try again.");
-      button.disabled = false;
-    }
-  });
+  wire(form, actions[page]);
 })();

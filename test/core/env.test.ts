@@ -66,6 +66,7 @@ describe("env: configuration schema", () => {
       "ENCRYPTION_KEY",
       "APP_BASE_URL",
       "SMTP_PASS",
+      "SMTP_SECURE",
       "GOOGLE_CLIENT_SECRET",
     ]) {
       expect(
