@@ -31,7 +31,8 @@ const STATUS_REFUSALS = {
 /**
  * Checks the password of an account (or spends the same time on a dummy hash) under the email's lockout.
  * Wrong → LOGIN_FAILED audited, 401 INVALID_CREDENTIALS — or 423 ACCOUNT_LOCKED on the failure that locks.
- * Right → the failures are forgotten and the user row returned, whatever its status. Shared by login and
+ * Right → the failures are forgotten and the user row returned, whatever its status (still 423 when parallel
+ * failures locked the email while the password was being checked). Shared by login and
  * cancel-deletion (whose password path has login's limits).
  */
 export async function verifyCredentials(
@@ -77,6 +78,10 @@ export async function verifyCredentials(
     }
     throw new ApiError("INVALID_CREDENTIALS", "The email or password is wrong.");
   }
+  // Parallel guesses pass the first check together; if their failures locked the email while this password
+  // was being verified, the lock wins — otherwise a burst with the right guess in it would bypass the lockout
+  // and the clear below would even lift the lock the burst set.
+  await checkLoginLock(deps, email);
   await clearLoginFailures(deps, email);
   return { user, check };
 }

@@ -254,7 +254,8 @@ export async function revokeOwnSession(
       workspaceId: caller.workspaceId,
       actorUserId: caller.userId,
       targetType: "session",
-      targetId: sessionId,
+      // The stored id, not the path's spelling (an upper-case UUID matches too): the trail uses one form.
+      targetId: revoked.id,
     });
   });
 }
