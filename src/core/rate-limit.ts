@@ -187,3 +187,20 @@ export async function clearLoginFailures(
     return { wasLocked: false };
   }
 }
+
+/**
+ * After a correct password: refuses with 423 when the email got locked meanwhile (parallel guesses), else
+ * forgets its failures — atomically in the Durable Object. Fails closed like the lock check.
+ *
+ * @throws ApiError ACCOUNT_LOCKED (423) with Retry-After; INTERNAL (500) when the limiter fails.
+ */
+export async function settleSuccessfulLogin(deps: RateLimitDeps, email: string): Promise<void> {
+  const status = await lockCall(deps, email, (name) => limiter(deps, name).clearFailuresUnlessLocked());
+  if (status.locked) {
+    throw new ApiError(
+      "ACCOUNT_LOCKED",
+      `Too many failed sign-ins. Retry in ${status.retryAfterSeconds} seconds.`,
+      { headers: { "Retry-After": String(status.retryAfterSeconds) } },
+    );
+  }
+}

@@ -156,6 +156,22 @@ export class RateLimiter extends DurableObject<Env> {
     return { wasLocked: row.locked_until != null && row.locked_until > Date.now() };
   }
 
+  /**
+   * A correct password's bookkeeping in one step: while locked, nothing changes and the lock is reported (the
+   * caller refuses the login); otherwise the failures are forgotten. One call, so no failure recorded by a
+   * parallel guess can slip between a "not locked" answer and the clearing.
+   */
+  async clearFailuresUnlessLocked(): Promise<LockStatus> {
+    const row = this.lockRow();
+    if (!row) return { locked: false, retryAfterSeconds: 0 };
+    const now = Date.now();
+    if (row.locked_until != null && row.locked_until > now) {
+      return { locked: true, retryAfterSeconds: Math.max(1, secondsUntil(row.locked_until, now)) };
+    }
+    this.ctx.storage.sql.exec("DELETE FROM lockout");
+    return { locked: false, retryAfterSeconds: 0 };
+  }
+
   /** Deletes expired rows; deletes the whole storage when nothing is left, else runs again at the last expiry. */
   override async alarm(): Promise<void> {
     if (this.hasSchema()) {

@@ -98,11 +98,29 @@ export async function loadAuthContext(
   };
 }
 
+const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+/**
+ * Writes that stay allowed while the caller's workspace is PENDING_DELETION (API.md status table): the auth
+ * routes (logout, sessions, password, account deletion…), the workspace's own cancel-deletion, and platform
+ * operations, which are not writes to the workspace.
+ */
+const ALLOWED_WHILE_PENDING_DELETION = [
+  /^\/api\/auth\//,
+  /^\/api\/users\/me\/password$/,
+  /^\/api\/workspaces\/[^/]+\/cancel-deletion$/,
+  /^\/api\/platform\//,
+];
+
+export function writeAllowedWhilePendingDeletion(method: string, path: string): boolean {
+  return READ_METHODS.has(method) || ALLOWED_WHILE_PENDING_DELETION.some((pattern) => pattern.test(path));
+}
+
 /**
  * Requires a valid access token of a live session. Sets `auth` (read it with `authOf(c)`) plus `userId` and
  * `workspaceId` for the request log. Missing token → 401 with `WWW-Authenticate: Bearer`; invalid token,
  * revoked or expired session, non-ACTIVE user → 401 with `Bearer error="invalid_token"`. An `x-workspace-id`
- * header (kept from the original API) must name the caller's workspace, else 404 like any foreign id.
+ * header (kept from the original API) must name the caller's workspace, else 404 like any foreign id. A
+ * workspace in PENDING_DELETION is read-only here, for every route at once (409 WORKSPACE_PENDING_DELETION).
  */
 export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearerToken(c.req.header("Authorization"));
@@ -122,6 +140,15 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
   c.set("auth", auth);
   c.set("userId", auth.userId);
   c.set("workspaceId", auth.workspaceId);
+  if (
+    auth.workspaceStatus === "PENDING_DELETION" &&
+    !writeAllowedWhilePendingDeletion(c.req.method, c.req.path)
+  ) {
+    throw new ApiError(
+      "WORKSPACE_PENDING_DELETION",
+      "This workspace is scheduled for deletion: it is read-only until an admin cancels the deletion.",
+    );
+  }
   // API_USER (CONFIG.md): one budget per user across every authenticated route, before the handler runs.
   await enforceRateLimit(depsFrom(c), "API_USER", auth.userId);
   await next();

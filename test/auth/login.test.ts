@@ -289,6 +289,7 @@ describe("POST /api/auth/login", () => {
             },
             recordFailure: (policy: Parameters<typeof stub.recordFailure>[0]) => stub.recordFailure(policy),
             clearFailures: () => stub.clearFailures(),
+            clearFailuresUnlessLocked: () => stub.clearFailuresUnlessLocked(),
           };
         },
       },

@@ -257,3 +257,20 @@ describe("RateLimiter Durable Object: storage hygiene", () => {
     expect(await tablesOf(stub)).toEqual([]);
   });
 });
+
+describe("RateLimiter.clearFailuresUnlessLocked", () => {
+  it("reports a lock without lifting it, and clears failures when not locked", async () => {
+    const stub = env.RATE_LIMITER.get(
+      env.RATE_LIMITER.idFromName(`LOGIN_EMAIL:settle-${crypto.randomUUID()}`),
+    );
+    const policy = { threshold: 5, lockSeconds: 900 };
+    await stub.recordFailure(policy);
+    expect(await stub.clearFailuresUnlessLocked()).toEqual({ locked: false, retryAfterSeconds: 0 });
+    for (let i = 0; i < 4; i++) expect((await stub.recordFailure(policy)).locked).toBe(false);
+    expect((await stub.recordFailure(policy)).lockedNow).toBe(true);
+    const settled = await stub.clearFailuresUnlessLocked();
+    expect(settled.locked).toBe(true);
+    expect(settled.retryAfterSeconds).toBeGreaterThan(890);
+    expect((await stub.lockStatus()).locked).toBe(true);
+  });
+});

@@ -44,7 +44,7 @@ export const listSessions: RouteHandler<typeof routes.listSessions, AppEnv> = as
   c.json({ items: await sessionService.listSessions(depsFrom(c), authOf(c)) }, 200);
 
 export const revokeSession: RouteHandler<typeof routes.revokeSession, AppEnv> = async (c) => {
-  const { sessionId } = c.req.valid("param");
+  const sessionId = c.req.valid("param").sessionId.toLowerCase();
   const auth = authOf(c);
   const reason = sessionId === auth.sessionId ? "logout" : "user_revoked";
   await sessionService.revokeOwnSession(depsFrom(c), auth, sessionId, reason);

@@ -7,7 +7,7 @@ import { eq, sql } from "drizzle-orm";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { dummyVerify, hashPassword, type PasswordCheck, verifyPassword } from "../../core/password";
-import { checkLoginLock, clearLoginFailures, recordLoginFailure } from "../../core/rate-limit";
+import { checkLoginLock, recordLoginFailure, settleSuccessfulLogin } from "../../core/rate-limit";
 import { type User, users, workspaces } from "../../db/schema";
 import { recordAudit } from "../audit/audit.service";
 import { toUserDto } from "../users/users.service";
@@ -80,9 +80,8 @@ export async function verifyCredentials(
   }
   // Parallel guesses pass the first check together; if their failures locked the email while this password
   // was being verified, the lock wins — otherwise a burst with the right guess in it would bypass the lockout
-  // and the clear below would even lift the lock the burst set.
-  await checkLoginLock(deps, email);
-  await clearLoginFailures(deps, email);
+  // and clearing the failures would even lift the lock the burst set. Check and clear are one DO call.
+  await settleSuccessfulLogin(deps, email);
   return { user, check };
 }
 

@@ -20,7 +20,8 @@ export const SESSION_ABSOLUTE_SECONDS = 30 * 86_400;
 /** The previous token keeps returning the current one this long after a rotation (multi-tab races). */
 export const REFRESH_GRACE_SECONDS = 10;
 
-const REFRESH_TOKEN_RE = /^rt\.([0-9a-f-]{36})\.(\d{1,9})\.([A-Za-z0-9_-]{43})$/;
+// One spelling per token: lower-case id, no leading zeros in the counter.
+const REFRESH_TOKEN_RE = /^rt\.([0-9a-f-]{36})\.(0|[1-9]\d{0,8})\.([A-Za-z0-9_-]{43})$/;
 
 export type TokenPair = {
   accessToken: string;
