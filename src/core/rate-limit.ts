@@ -120,6 +120,13 @@ export async function enforceRateLimit(
   return decision;
 }
 
+/** 423 ACCOUNT_LOCKED with Retry-After: the same answer whichever step found the lock. */
+export function accountLocked(retryAfterSeconds: number): ApiError {
+  return new ApiError("ACCOUNT_LOCKED", `Too many failed sign-ins. Retry in ${retryAfterSeconds} seconds.`, {
+    headers: { "Retry-After": String(retryAfterSeconds) },
+  });
+}
+
 /** Fail-closed wrapper: a limiter failure becomes a logged 500, never a silent "not locked". */
 async function lockCall<T>(
   deps: RateLimitDeps,
@@ -146,11 +153,7 @@ async function lockCall<T>(
 export async function checkLoginLock(deps: RateLimitDeps, email: string): Promise<void> {
   const status = await lockCall(deps, email, (name) => limiter(deps, name).lockStatus());
   if (status.locked) {
-    throw new ApiError(
-      "ACCOUNT_LOCKED",
-      `Too many failed sign-ins. Retry in ${status.retryAfterSeconds} seconds.`,
-      { headers: { "Retry-After": String(status.retryAfterSeconds) } },
-    );
+    throw accountLocked(status.retryAfterSeconds);
   }
 }
 
@@ -197,10 +200,6 @@ export async function clearLoginFailures(
 export async function settleSuccessfulLogin(deps: RateLimitDeps, email: string): Promise<void> {
   const status = await lockCall(deps, email, (name) => limiter(deps, name).clearFailuresUnlessLocked());
   if (status.locked) {
-    throw new ApiError(
-      "ACCOUNT_LOCKED",
-      `Too many failed sign-ins. Retry in ${status.retryAfterSeconds} seconds.`,
-      { headers: { "Retry-After": String(status.retryAfterSeconds) } },
-    );
+    throw accountLocked(status.retryAfterSeconds);
   }
 }

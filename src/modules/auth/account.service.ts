@@ -116,21 +116,10 @@ export async function resetPassword(deps: Deps, token: string, newPassword: stri
       .where(and(eq(userTokens.id, row.token.id), isNull(userTokens.usedAt)))
       .returning({ id: userTokens.id });
     if (!used) throw new ApiError("INVALID_TOKEN", "This reset link was already used.");
-    await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id));
-    const revoked = await revokeUserSessions(tx, user.id, "password_reset");
-    await recordAudit(deps, tx, {
-      type: "RESET_PASSWORD",
-      workspaceId: user.workspaceId,
-      actorUserId: user.id,
-      targetType: "user",
-      targetId: user.id,
-      data: { sessionsRevoked: revoked },
-    });
     return [
-      await queueEmail(tx, deps.config, {
-        to: user.email,
-        template: "password-changed",
-        params: { name: user.name },
+      await storeNewPassword(deps, tx, user, passwordHash, {
+        type: "RESET_PASSWORD",
+        reason: "password_reset",
       }),
     ];
   });
@@ -159,25 +148,43 @@ export async function changePassword(
   await assertAcceptablePassword(deps, input.newPassword, { email: user.email, name: user.name });
   const passwordHash = await hashPassword(input.newPassword);
   const emailIds = await deps.db.transaction(async (tx) => {
-    await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id));
-    const revoked = await revokeUserSessions(tx, user.id, "password_changed", auth.sessionId);
-    await recordAudit(deps, tx, {
-      type: "CHANGE_PASSWORD",
-      workspaceId: auth.workspaceId,
-      actorUserId: user.id,
-      targetType: "user",
-      targetId: user.id,
-      data: { sessionsRevoked: revoked },
-    });
     return [
-      await queueEmail(tx, deps.config, {
-        to: user.email,
-        template: "password-changed",
-        params: { name: user.name },
+      await storeNewPassword(deps, tx, user, passwordHash, {
+        type: "CHANGE_PASSWORD",
+        reason: "password_changed",
+        keepSessionId: auth.sessionId,
       }),
     ];
   });
   await dispatchEmails(deps.env, deps.log, emailIds);
+}
+
+/**
+ * Stores a new password hash, revokes the user's sessions (but `keepSessionId`), audits the change and queues
+ * the "password changed" notice; returns the mail id for dispatch after the commit.
+ */
+async function storeNewPassword(
+  deps: Deps,
+  tx: Transaction,
+  user: User,
+  passwordHash: string,
+  change: { type: "RESET_PASSWORD" | "CHANGE_PASSWORD"; reason: string; keepSessionId?: string },
+): Promise<string> {
+  await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id));
+  const revoked = await revokeUserSessions(tx, user.id, change.reason, change.keepSessionId);
+  await recordAudit(deps, tx, {
+    type: change.type,
+    workspaceId: user.workspaceId,
+    actorUserId: user.id,
+    targetType: "user",
+    targetId: user.id,
+    data: { sessionsRevoked: revoked },
+  });
+  return queueEmail(tx, deps.config, {
+    to: user.email,
+    template: "password-changed",
+    params: { name: user.name },
+  });
 }
 
 /**

@@ -7,7 +7,12 @@ import { eq, sql } from "drizzle-orm";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { dummyVerify, hashPassword, type PasswordCheck, verifyPassword } from "../../core/password";
-import { checkLoginLock, recordLoginFailure, settleSuccessfulLogin } from "../../core/rate-limit";
+import {
+  accountLocked,
+  checkLoginLock,
+  recordLoginFailure,
+  settleSuccessfulLogin,
+} from "../../core/rate-limit";
 import { type User, users, workspaces } from "../../db/schema";
 import { recordAudit } from "../audit/audit.service";
 import { toUserDto } from "../users/users.service";
@@ -67,15 +72,7 @@ export async function verifyCredentials(
         data: { via, lockSeconds: failure.retryAfterSeconds },
       });
     }
-    if (failure.locked) {
-      throw new ApiError(
-        "ACCOUNT_LOCKED",
-        `Too many failed sign-ins. Retry in ${failure.retryAfterSeconds} seconds.`,
-        {
-          headers: { "Retry-After": String(failure.retryAfterSeconds) },
-        },
-      );
-    }
+    if (failure.locked) throw accountLocked(failure.retryAfterSeconds);
     throw new ApiError("INVALID_CREDENTIALS", "The email or password is wrong.");
   }
   // Parallel guesses pass the first check together; if their failures locked the email while this password
