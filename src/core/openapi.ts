@@ -61,3 +61,24 @@ export function errorResponses(...codes: ErrorCode[]) {
 export const AUTHENTICATED_ERRORS = ["UNAUTHENTICATED", "RATE_LIMITED", "DATABASE_UNAVAILABLE"] as const;
 
 export const bearerSecurity = [{ bearerAuth: [] }];
+
+/**
+ * The OpenAPI extension naming the role an operation requires beyond a valid bearer token. The generated
+ * role-matrix suite (test/isolation/role-matrix.test.ts) reads it from /docs/openapi.json and checks that
+ * every such operation answers 401 without a token and 403 FORBIDDEN to a caller below the role — so a route
+ * is covered by declaring it, next to the middleware that enforces it:
+ *
+ * @example
+ * createRoute({ method: "get", path: "/api/admin/stats", ...adminOnly,
+ *   middleware: [requireAuth, requireAdmin] as const, … })
+ */
+export const REQUIRED_ROLE_EXTENSION = "x-required-role";
+export type RequiredRole = "admin" | "platform-admin";
+
+/** Spread into createRoute for routes only an ADMIN of the caller's workspace may call (`requireAdmin`). */
+export const adminOnly = { [REQUIRED_ROLE_EXTENSION]: "admin" } as { "x-required-role": "admin" };
+
+/** Spread into createRoute for routes only platform admins may call (`requirePlatformAdmin`). */
+export const platformAdminOnly = { [REQUIRED_ROLE_EXTENSION]: "platform-admin" } as {
+  "x-required-role": "platform-admin";
+};
