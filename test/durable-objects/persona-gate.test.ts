@@ -55,8 +55,7 @@ describe("PersonaGate", () => {
     if (!refused.allowed) expect(refused.retryAfterSeconds).toBeGreaterThan(BREAKER_OPEN_SECONDS - 5);
     const chats = await runInDurableObject(
       stub,
-      async (_i, state) =>
-        state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM chats").one().n,
+      async (_i, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM chats").one().n,
     );
     expect(chats).toBe(0);
   });
