@@ -1,5 +1,12 @@
+import { and, eq } from "drizzle-orm";
+import type { Deps } from "../../core/deps";
+import { ApiError } from "../../core/errors";
 import type { User } from "../../db/schema";
-import type { UserDto } from "./users.schemas";
+import { users } from "../../db/schema";
+import type { AuthContext } from "../../middleware/auth";
+import { recordAudit } from "../audit/audit.service";
+import { signedAvatarUrl } from "./avatar.service";
+import type { UpdateProfileInput, UserDto } from "./users.schemas";
 
 /**
  * The one mapping from a users row to its public shape. `avatarUrl` is signed by the caller (the avatar
@@ -20,4 +27,69 @@ export function toUserDto(user: User, avatarUrl: string | null = null): UserDto 
     lastLoginAt: user.lastLoginAt?.toISOString() ?? null,
     createdAt: user.createdAt.toISOString(),
   };
+}
+
+/** `toUserDto` with the avatar URL signed now. */
+export async function toSignedUserDto(deps: Pick<Deps, "config">, user: User): Promise<UserDto> {
+  return toUserDto(user, await signedAvatarUrl(deps, user));
+}
+
+type Caller = Pick<AuthContext, "userId" | "workspaceId">;
+
+/** The caller's own row (scoped to its workspace like every tenant read). */
+export async function getProfile(deps: Pick<Deps, "db" | "config">, caller: Caller): Promise<UserDto> {
+  const [user] = await deps.db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, caller.userId), eq(users.workspaceId, caller.workspaceId)))
+    .limit(1);
+  if (!user) throw new ApiError("NOT_FOUND", "No such user.");
+  return toSignedUserDto(deps, user);
+}
+
+/** Canonical spellings, so "europe/london" and "Europe/London" are one value (and one non-change). */
+function canonicalTimeZone(value: string): string {
+  return new Intl.DateTimeFormat("en-US", { timeZone: value }).resolvedOptions().timeZone;
+}
+function canonicalLocale(value: string): string {
+  return Intl.getCanonicalLocales(value)[0] ?? value;
+}
+
+/**
+ * Applies name / timezone / locale (the only fields the body schema lets through). Writes and audits
+ * PROFILE_UPDATED with the names of the fields whose value actually changed — never the values; a body that
+ * changes nothing writes nothing.
+ */
+export async function updateProfile(deps: Deps, caller: Caller, input: UpdateProfileInput): Promise<UserDto> {
+  const user = await deps.db.transaction(async (tx) => {
+    const scope = and(eq(users.id, caller.userId), eq(users.workspaceId, caller.workspaceId));
+    const [current] = await tx.select().from(users).where(scope).for("update");
+    if (!current) throw new ApiError("NOT_FOUND", "No such user.");
+
+    const wanted = {
+      name: input.name,
+      timezone: input.timezone === undefined ? undefined : canonicalTimeZone(input.timezone),
+      locale: input.locale === undefined ? undefined : canonicalLocale(input.locale),
+    };
+    const changes: Partial<Pick<User, "name" | "timezone" | "locale">> = {};
+    for (const field of ["name", "timezone", "locale"] as const) {
+      const value = wanted[field];
+      if (value !== undefined && value !== current[field]) changes[field] = value;
+    }
+    const fields = Object.keys(changes);
+    if (fields.length === 0) return current;
+
+    const [updated] = await tx.update(users).set(changes).where(scope).returning();
+    if (!updated) throw new ApiError("NOT_FOUND", "No such user.");
+    await recordAudit(deps, tx, {
+      type: "PROFILE_UPDATED",
+      workspaceId: caller.workspaceId,
+      actorUserId: caller.userId,
+      targetType: "user",
+      targetId: caller.userId,
+      data: { via: "PUT /api/users/me", fields },
+    });
+    return updated;
+  });
+  return toSignedUserDto(deps, user);
 }
