@@ -8,6 +8,7 @@ import { requestContext } from "./middleware/request-context";
 import { corsFromConfig, limitBody, securityHeaders } from "./middleware/security";
 import { authRouter } from "./modules/auth/auth.index";
 import { keysRouter } from "./modules/auth/keys.index";
+import { oauthRouter } from "./modules/oauth/oauth.index";
 import { systemRouter } from "./modules/system/system.index";
 import { usersRouter } from "./modules/users/users.index";
 
@@ -22,6 +23,7 @@ export function createApp() {
   app.route("/", systemRouter);
   app.route("/", authRouter);
   app.route("/", keysRouter);
+  app.route("/", oauthRouter);
   app.route("/", usersRouter);
   mountDocs(app);
   mountPages(app);

@@ -13,6 +13,8 @@ export const BUILT_IN_PAGES: Record<string, string> = {
   "/verify-email": "/pages/verify-email.html",
   "/reset-password": "/pages/reset-password.html",
   "/cancel-deletion": "/pages/cancel-deletion.html",
+  "/accept-invite": "/pages/accept-invite.html",
+  "/oauth/callback": "/pages/oauth-callback.html",
 };
 
 export function mountPages(app: OpenAPIHono<AppEnv>) {

@@ -21,7 +21,7 @@ import { startSession } from "./sessions.service";
 
 export type LoginInput = { email: string; password: string; deviceLabel?: string };
 
-const STATUS_REFUSALS = {
+export const STATUS_REFUSALS = {
   PENDING_VERIFY: ["EMAIL_NOT_VERIFIED", "Verify your email address first; we can send a new link."],
   DEACTIVATED: [
     "ACCOUNT_DEACTIVATED",
