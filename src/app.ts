@@ -6,6 +6,7 @@ import { ApiError, problemResponse } from "./core/errors";
 import { mountPages } from "./core/pages";
 import { requestContext } from "./middleware/request-context";
 import { corsFromConfig, limitBody, securityHeaders } from "./middleware/security";
+import { auditRouter } from "./modules/audit/audit.index";
 import { authRouter } from "./modules/auth/auth.index";
 import { keysRouter } from "./modules/auth/keys.index";
 import { oauthRouter } from "./modules/oauth/oauth.index";
@@ -25,6 +26,7 @@ export function createApp() {
   app.route("/", keysRouter);
   app.route("/", oauthRouter);
   app.route("/", usersRouter);
+  app.route("/", auditRouter);
   mountDocs(app);
   mountPages(app);
 

@@ -1,0 +1,193 @@
+/**
+ * Reading the audit trail (GET /api/admin/audit-events): a keyset-paginated list and a streamed NDJSON export.
+ * Both read only the caller's workspace and order by (created_at DESC, id DESC), which the
+ * `audit_events_workspace_created_idx` index serves directly.
+ */
+import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import { base64url } from "jose";
+import type { Deps } from "../../core/deps";
+import { ApiError } from "../../core/errors";
+import { isUuid } from "../../core/ids";
+import { errorFields } from "../../core/logger";
+import { createDb, type DbOrTx } from "../../db/client";
+import { type AuditEvent, auditEvents } from "../../db/schema";
+import type { AuditEventDto, ListAuditEventsInput } from "./audit.schemas";
+
+/** Rows per query of the NDJSON export: bounded memory whatever the trail's size. */
+export const AUDIT_EXPORT_BATCH = 500;
+
+type Filters = Pick<ListAuditEventsInput, "type" | "actor" | "from" | "to">;
+/**
+ * Keyset position: `t` is created_at as Postgres formats it with microseconds (a JS Date would drop them and
+ * repeat or skip rows sharing a millisecond), `i` the id that breaks ties.
+ */
+type Cursor = { t: string; i: string };
+const CURSOR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+const encodeCursor = (cursor: Cursor) => base64url.encode(JSON.stringify(cursor));
+
+function decodeCursor(value: string): Cursor {
+  const invalid = () =>
+    new ApiError("VALIDATION_FAILED", "The request is invalid.", {
+      errors: [{ path: "query.cursor", message: "not a cursor of this list" }],
+    });
+  let parsed: Partial<Cursor> | null;
+  try {
+    parsed = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(base64url.decode(value)),
+    );
+  } catch {
+    throw invalid();
+  }
+  if (
+    typeof parsed !== "object" ||
+    parsed === null ||
+    typeof parsed.t !== "string" ||
+    !CURSOR_TIMESTAMP.test(parsed.t) ||
+    typeof parsed.i !== "string" ||
+    !isUuid(parsed.i)
+  ) {
+    throw invalid();
+  }
+  return { t: parsed.t, i: parsed.i.toLowerCase() };
+}
+
+const columns = {
+  id: auditEvents.id,
+  workspaceId: auditEvents.workspaceId,
+  eventType: auditEvents.eventType,
+  actorType: auditEvents.actorType,
+  actorUserId: auditEvents.actorUserId,
+  targetType: auditEvents.targetType,
+  targetId: auditEvents.targetId,
+  data: auditEvents.data,
+  ip: auditEvents.ip,
+  userAgent: auditEvents.userAgent,
+  traceId: auditEvents.traceId,
+  createdAt: auditEvents.createdAt,
+  cursorTime: sql<string>`to_char(${auditEvents.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+};
+type Row = AuditEvent & { cursorTime: string };
+
+export function toAuditEventDto(row: AuditEvent): AuditEventDto {
+  return {
+    id: row.id,
+    workspaceId: row.workspaceId,
+    type: row.eventType,
+    actorType: row.actorType,
+    actorUserId: row.actorUserId,
+    targetType: row.targetType,
+    targetId: row.targetId,
+    data: row.data,
+    ip: row.ip,
+    userAgent: row.userAgent,
+    traceId: row.traceId,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** One page of the workspace's events after `after`, newest first. `workspaceId` is required: tenancy. */
+async function selectPage(
+  db: DbOrTx,
+  workspaceId: string,
+  filters: Filters,
+  after: Cursor | undefined,
+  limit: number,
+): Promise<Row[]> {
+  const conditions: SQL[] = [eq(auditEvents.workspaceId, workspaceId)];
+  if (filters.type) conditions.push(eq(auditEvents.eventType, filters.type));
+  if (filters.actor) conditions.push(eq(auditEvents.actorUserId, filters.actor.toLowerCase()));
+  if (filters.from) conditions.push(gte(auditEvents.createdAt, new Date(filters.from)));
+  if (filters.to) conditions.push(lt(auditEvents.createdAt, new Date(filters.to)));
+  if (after) {
+    conditions.push(
+      sql`(${auditEvents.createdAt}, ${auditEvents.id}) < (${after.t}::timestamptz, ${after.i}::uuid)`,
+    );
+  }
+  return db
+    .select(columns)
+    .from(auditEvents)
+    .where(and(...conditions))
+    .orderBy(desc(auditEvents.createdAt), desc(auditEvents.id))
+    .limit(limit);
+}
+
+const cursorOf = (row: Row): Cursor => ({ t: row.cursorTime, i: row.id });
+
+/** A page of the caller's workspace's events, newest first, with the cursor of the next page. */
+export async function listAuditEvents(
+  deps: Pick<Deps, "db">,
+  workspaceId: string,
+  input: ListAuditEventsInput,
+): Promise<{ items: AuditEventDto[]; nextCursor: string | null }> {
+  const after = input.cursor ? decodeCursor(input.cursor) : undefined;
+  const rows = await selectPage(deps.db, workspaceId, input, after, input.limit + 1);
+  const page = rows.slice(0, input.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(toAuditEventDto),
+    nextCursor: rows.length > input.limit && last ? encodeCursor(cursorOf(last)) : null,
+  };
+}
+
+const encoder = new TextEncoder();
+const ndjson = (rows: Row[]) =>
+  encoder.encode(rows.map((r) => `${JSON.stringify(toAuditEventDto(r))}\n`).join(""));
+
+/**
+ * Every event of the workspace matching the filters as NDJSON (one AuditEventDto per line, newest first),
+ * read in keyset batches of AUDIT_EXPORT_BATCH as the client consumes the stream — never the whole trail in
+ * memory. The first batch is read before the response starts, so an unreachable database is still a proper
+ * 503; later batches use a client of their own because the request's client is closed once the handler
+ * returns, while the body is still streaming.
+ */
+export async function exportAuditEvents(
+  deps: Pick<Deps, "db" | "env" | "log">,
+  workspaceId: string,
+  filters: Filters,
+): Promise<ReadableStream<Uint8Array>> {
+  const first = await selectPage(deps.db, workspaceId, filters, undefined, AUDIT_EXPORT_BATCH);
+  let pending: Row[] | null = first;
+  let after: Cursor | undefined;
+  let handle: ReturnType<typeof createDb> | undefined;
+  const release = async () => {
+    const h = handle;
+    handle = undefined;
+    await h?.close().catch(() => {});
+  };
+
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          let rows: Row[];
+          if (pending) {
+            rows = pending;
+            pending = null;
+          } else {
+            handle ??= createDb(deps.env.HYPERDRIVE.connectionString);
+            rows = await selectPage(handle.db, workspaceId, filters, after, AUDIT_EXPORT_BATCH);
+          }
+          if (rows.length > 0) controller.enqueue(ndjson(rows));
+          const last = rows.at(-1);
+          if (rows.length < AUDIT_EXPORT_BATCH || !last) {
+            await release();
+            controller.close();
+            return;
+          }
+          after = cursorOf(last);
+        } catch (error) {
+          // The status line is already sent: ending the body with an error is the only honest signal left.
+          deps.log.error("audit export failed mid-stream", errorFields(error));
+          await release();
+          controller.error(error);
+        }
+      },
+      async cancel() {
+        await release();
+      },
+    },
+    // Pull only when the client reads: backpressure keeps at most one batch in flight.
+    { highWaterMark: 0 },
+  );
+}
