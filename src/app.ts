@@ -6,12 +6,14 @@ import { ApiError, problemResponse } from "./core/errors";
 import { mountPages } from "./core/pages";
 import { requestContext } from "./middleware/request-context";
 import { corsFromConfig, limitBody, securityHeaders } from "./middleware/security";
+import { adminRouter } from "./modules/admin/admin.index";
 import { auditRouter } from "./modules/audit/audit.index";
 import { authRouter } from "./modules/auth/auth.index";
 import { keysRouter } from "./modules/auth/keys.index";
 import { oauthRouter } from "./modules/oauth/oauth.index";
 import { systemRouter } from "./modules/system/system.index";
 import { usersRouter } from "./modules/users/users.index";
+import { workspacesRouter } from "./modules/workspaces/workspaces.index";
 
 /**
  * The whole HTTP surface. Middleware order matters: request context first (trace id, config, db, log line),
@@ -27,6 +29,8 @@ export function createApp() {
   app.route("/", oauthRouter);
   app.route("/", usersRouter);
   app.route("/", auditRouter);
+  app.route("/", workspacesRouter);
+  app.route("/", adminRouter);
   mountDocs(app);
   mountPages(app);
 

@@ -1,8 +1,32 @@
+/**
+ * The caller's workspace (API.md "Workspaces"): details, settings, the LAST_ADMIN rule shared by every
+ * membership change, and the workspace's deletion request (30-day grace) and its cancellation.
+ */
 import { and, eq, ne, sql } from "drizzle-orm";
+import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import type { Transaction } from "../../db/client";
-import { type UserRole, type UserStatus, users, type Workspace, workspaces } from "../../db/schema";
-import type { WorkspaceSummaryDto } from "./workspaces.schemas";
+import {
+  type User,
+  type UserRole,
+  type UserStatus,
+  users,
+  type Workspace,
+  workspaces,
+} from "../../db/schema";
+import { dispatchEmails, queueEmail } from "../../email/outbox";
+import type { AuthContext } from "../../middleware/auth";
+import { recordAudit } from "../audit/audit.service";
+import type { UpdateWorkspaceInput, WorkspaceDto, WorkspaceSummaryDto } from "./workspaces.schemas";
+
+/**
+ * The one 404 of this module and the admin routes: the path check (`ownWorkspace`) and every service answer
+ * a foreign, unknown or malformed id with this same body, so no two cases can be told apart.
+ */
+export const notFound = () => new ApiError("NOT_FOUND", "Not found.");
+
+/** CONFIG.md "Lifetimes": deletion grace 30 days (accounts and workspaces). */
+export const WORKSPACE_DELETION_GRACE_DAYS = 30;
 
 export function toWorkspaceSummaryDto(workspace: Workspace): WorkspaceSummaryDto {
   return {
@@ -17,6 +41,16 @@ export function toWorkspaceSummaryDto(workspace: Workspace): WorkspaceSummaryDto
   };
 }
 
+export function toWorkspaceDto(workspace: Workspace, memberCount: number): WorkspaceDto {
+  return {
+    ...toWorkspaceSummaryDto(workspace),
+    memberCount,
+    deletionRequestedAt: workspace.deletionRequestedAt?.toISOString() ?? null,
+    purgeAfter: workspace.purgeAfter?.toISOString() ?? null,
+    createdAt: workspace.createdAt.toISOString(),
+  };
+}
+
 /**
  * Serialises membership changes of one workspace (role, status, removal, self-deactivation, deletion): every
  * such transaction locks the workspace row first, so two admins demoting each other concurrently are judged
@@ -27,6 +61,22 @@ export async function lockWorkspace(tx: Transaction, workspaceId: string): Promi
   const [workspace] = await tx.select().from(workspaces).where(eq(workspaces.id, workspaceId)).for("update");
   if (!workspace) throw new ApiError("NOT_FOUND", "No such workspace.");
   return workspace;
+}
+
+/**
+ * Re-reads the acting admin inside a transaction that holds the workspace lock: the request passed
+ * `requireAdmin` before the lock, and a concurrent change may since have demoted or deactivated it. Acting on
+ * that stale authority is refused with 403, like any caller below the role.
+ */
+export async function assertStillAdmin(tx: Transaction, auth: AuthContext): Promise<User> {
+  const [actor] = await tx
+    .select()
+    .from(users)
+    .where(and(eq(users.id, auth.userId), eq(users.workspaceId, auth.workspaceId)));
+  if (actor?.status !== "ACTIVE" || actor.role !== "ADMIN") {
+    throw new ApiError("FORBIDDEN", "Workspace administrators only.");
+  }
+  return actor;
 }
 
 /** ACTIVE users of the workspace other than `userId`, and how many of them are ADMINs. */
@@ -59,4 +109,161 @@ export async function assertAdminRemains(
     );
   }
   return { soleMember: others.members === 0 };
+}
+
+// Plain SQL with an alias: drizzle leaves column names unqualified in a subquery, where they would bind to
+// the wrong table.
+const activeMemberCount = (workspaceId: string) =>
+  sql<number>`(SELECT count(*)::int FROM users u WHERE u.workspace_id = ${workspaceId} AND u.status = 'ACTIVE')`;
+
+/** The caller's workspace with its ACTIVE member count, in one query. */
+export async function getWorkspace(deps: Deps, auth: AuthContext): Promise<WorkspaceDto> {
+  const [row] = await deps.db
+    .select({ workspace: workspaces, memberCount: activeMemberCount(auth.workspaceId) })
+    .from(workspaces)
+    .where(eq(workspaces.id, auth.workspaceId));
+  if (!row) throw notFound();
+  return toWorkspaceDto(row.workspace, row.memberCount);
+}
+
+/** Changes the workspace's settings; WORKSPACE_UPDATED records each changed field's old and new value. */
+export async function updateWorkspace(
+  deps: Deps,
+  auth: AuthContext,
+  input: UpdateWorkspaceInput,
+): Promise<WorkspaceDto> {
+  return deps.db.transaction(async (tx) => {
+    const before = await lockWorkspace(tx, auth.workspaceId);
+    const changes: Record<string, { from: string; to: string }> = {};
+    for (const field of ["name", "timezone", "locale", "joinPolicy"] as const) {
+      const to = input[field];
+      if (to !== undefined && to !== before[field]) changes[field] = { from: before[field], to };
+    }
+    let workspace = before;
+    if (Object.keys(changes).length > 0) {
+      const [updated] = await tx
+        .update(workspaces)
+        .set({
+          ...(input.name !== undefined ? { name: input.name } : {}),
+          ...(input.timezone !== undefined ? { timezone: input.timezone } : {}),
+          ...(input.locale !== undefined ? { locale: input.locale } : {}),
+          ...(input.joinPolicy !== undefined ? { joinPolicy: input.joinPolicy } : {}),
+        })
+        .where(eq(workspaces.id, auth.workspaceId))
+        .returning();
+      if (!updated) throw new Error("workspace update returned nothing");
+      workspace = updated;
+      await recordAudit(deps, tx, {
+        type: "WORKSPACE_UPDATED",
+        workspaceId: auth.workspaceId,
+        actorUserId: auth.userId,
+        targetType: "workspace",
+        targetId: auth.workspaceId,
+        data: { via: "updateWorkspace", changes },
+      });
+    }
+    const [count] = await tx
+      .select({ memberCount: activeMemberCount(auth.workspaceId) })
+      .from(workspaces)
+      .where(eq(workspaces.id, auth.workspaceId));
+    return toWorkspaceDto(workspace, count?.memberCount ?? 0);
+  });
+}
+
+/**
+ * Schedules the workspace's purge after the grace period: PENDING_DELETION (read-only for everyone until an
+ * admin cancels, enforced by `requireAuth`), and a mail to every ACTIVE admin. Sessions stay valid so admins
+ * can still read and cancel.
+ */
+export async function requestWorkspaceDeletion(
+  deps: Deps,
+  auth: AuthContext,
+  reason: string | undefined,
+): Promise<{ purgeAfter: string }> {
+  const { purgeAfter, emailIds } = await deps.db.transaction(async (tx) => {
+    const workspace = await lockWorkspace(tx, auth.workspaceId);
+    await assertStillAdmin(tx, auth);
+    if (workspace.status === "PENDING_DELETION") {
+      throw new ApiError("WORKSPACE_PENDING_DELETION", "This workspace is already scheduled for deletion.");
+    }
+    const [scheduled] = await tx
+      .update(workspaces)
+      .set({
+        status: "PENDING_DELETION",
+        deletionRequestedAt: sql`now()`,
+        deletionRequestedBy: auth.userId,
+        deletionReason: reason ?? null,
+        purgeAfter: sql`now() + make_interval(days => ${WORKSPACE_DELETION_GRACE_DAYS})`,
+      })
+      .where(eq(workspaces.id, workspace.id))
+      .returning({ purgeAfter: workspaces.purgeAfter });
+    const purgeAfter = scheduled?.purgeAfter;
+    if (!purgeAfter) throw new Error("workspace deletion schedule returned nothing");
+    await recordAudit(deps, tx, {
+      type: "WORKSPACE_DELETION_REQUESTED",
+      workspaceId: workspace.id,
+      actorUserId: auth.userId,
+      targetType: "workspace",
+      targetId: workspace.id,
+      data: { via: "requestWorkspaceDeletion", purgeAfter: purgeAfter.toISOString(), reason: reason ?? null },
+    });
+    const admins = await tx
+      .select({ email: users.email, name: users.name })
+      .from(users)
+      .where(and(eq(users.workspaceId, workspace.id), eq(users.status, "ACTIVE"), eq(users.role, "ADMIN")));
+    const ids: string[] = [];
+    for (const admin of admins) {
+      ids.push(
+        await queueEmail(tx, deps.config, {
+          to: admin.email,
+          template: "workspace-deletion-scheduled",
+          params: {
+            name: admin.name,
+            workspaceName: workspace.name,
+            purgeAfter: purgeAfter.toISOString(),
+            reason: reason ?? null,
+          },
+        }),
+      );
+    }
+    return { purgeAfter, emailIds: ids };
+  });
+  await dispatchEmails(deps.env, deps.log, emailIds);
+  return { purgeAfter: purgeAfter.toISOString() };
+}
+
+/** Brings a PENDING_DELETION workspace back to ACTIVE; on an ACTIVE workspace it changes nothing. */
+export async function cancelWorkspaceDeletion(deps: Deps, auth: AuthContext): Promise<WorkspaceDto> {
+  return deps.db.transaction(async (tx) => {
+    let workspace = await lockWorkspace(tx, auth.workspaceId);
+    await assertStillAdmin(tx, auth);
+    if (workspace.status === "PENDING_DELETION") {
+      const [restored] = await tx
+        .update(workspaces)
+        .set({
+          status: "ACTIVE",
+          deletionRequestedAt: null,
+          deletionRequestedBy: null,
+          deletionReason: null,
+          purgeAfter: null,
+        })
+        .where(eq(workspaces.id, workspace.id))
+        .returning();
+      if (!restored) throw new Error("workspace restore returned nothing");
+      workspace = restored;
+      await recordAudit(deps, tx, {
+        type: "WORKSPACE_DELETION_CANCELLED",
+        workspaceId: workspace.id,
+        actorUserId: auth.userId,
+        targetType: "workspace",
+        targetId: workspace.id,
+        data: { via: "cancelWorkspaceDeletion" },
+      });
+    }
+    const [count] = await tx
+      .select({ memberCount: activeMemberCount(auth.workspaceId) })
+      .from(workspaces)
+      .where(eq(workspaces.id, workspace.id));
+    return toWorkspaceDto(workspace, count?.memberCount ?? 0);
+  });
 }

@@ -1,0 +1,272 @@
+/**
+ * Members of the caller's workspace (API.md "Workspaces" and "Admin"): the filtered keyset list, one member,
+ * and the membership changes — role, status, removal — each serialised by the workspace row lock and judged
+ * by the LAST_ADMIN rule. The admin routes call the same functions, so rules and audit names are identical;
+ * only `data.via` tells the routes apart.
+ */
+import { and, asc, desc, eq, ilike, or, type SQL, sql } from "drizzle-orm";
+import type { Deps } from "../../core/deps";
+import { ApiError } from "../../core/errors";
+import { isUuid } from "../../core/ids";
+import type { Transaction } from "../../db/client";
+import { type User, type UserRole, users } from "../../db/schema";
+import type { AuthContext } from "../../middleware/auth";
+import { recordAudit } from "../audit/audit.service";
+import { revokeUserSessions } from "../auth/sessions.service";
+import { signedAvatarUrl } from "../users/avatar.service";
+import type { UserDto } from "../users/users.schemas";
+import { toUserDto } from "../users/users.service";
+import type { ListMembersInput, MemberSort } from "./workspaces.schemas";
+import { assertAdminRemains, assertStillAdmin, lockWorkspace, notFound } from "./workspaces.service";
+
+export async function toMemberDto(deps: Pick<Deps, "config">, user: User): Promise<UserDto> {
+  return toUserDto(user, await signedAvatarUrl(deps, user));
+}
+
+// --- keyset cursor -----------------------------------------------------------------------------------------
+
+/**
+ * The sort key of each sort field, as SQL and as the text the cursor carries. `createdAt` travels as ISO
+ * text with microseconds formatted by Postgres, so the round trip is exact (a JS Date would drop the
+ * microseconds and repeat or skip rows that share a millisecond).
+ */
+const SORT_KEYS: Record<"name" | "email" | "createdAt", SQL> = {
+  name: sql`lower(coalesce(${users.name}, ${users.email}))`,
+  email: sql`${users.email}`,
+  createdAt: sql`${users.createdAt}`,
+};
+const SORT_KEY_TEXT: Record<"name" | "email" | "createdAt", SQL<string>> = {
+  name: sql<string>`lower(coalesce(${users.name}, ${users.email}))`,
+  email: sql<string>`${users.email}`,
+  createdAt: sql<string>`to_char(${users.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+};
+
+type Cursor = { s: MemberSort; k: string; i: string };
+const CURSOR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/** The exact form `to_char` writes, and a real date (a forged 02-30 would make Postgres fail the cast). */
+function isCursorTimestamp(value: string): boolean {
+  if (!CURSOR_TIMESTAMP.test(value)) return false;
+  const millis = new Date(`${value.slice(0, 23)}Z`);
+  return !Number.isNaN(millis.getTime()) && millis.toISOString().slice(0, 23) === value.slice(0, 23);
+}
+
+const base64UrlEncode = (text: string) =>
+  btoa(String.fromCharCode(...new TextEncoder().encode(text)))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replace(/=+$/, "");
+
+function base64UrlDecode(value: string): string {
+  const bytes = Uint8Array.from(atob(value.replaceAll("-", "+").replaceAll("_", "/")), (c) =>
+    c.charCodeAt(0),
+  );
+  return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+}
+
+export const encodeCursor = (cursor: Cursor): string => base64UrlEncode(JSON.stringify(cursor));
+
+const badCursor = (message: string) =>
+  new ApiError("VALIDATION_FAILED", "The request is invalid.", {
+    errors: [{ path: "query.cursor", message }],
+  });
+
+/** Parses an opaque cursor; anything but one this API issued for the same sort is 400. */
+export function decodeCursor(value: string, sort: MemberSort): Cursor {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(base64UrlDecode(value));
+  } catch {
+    throw badCursor("not a cursor of this list");
+  }
+  const cursor = parsed as Partial<Cursor> | null;
+  if (
+    typeof cursor !== "object" ||
+    cursor === null ||
+    typeof cursor.k !== "string" ||
+    cursor.k.length > 400 ||
+    typeof cursor.i !== "string" ||
+    !isUuid(cursor.i)
+  ) {
+    throw badCursor("not a cursor of this list");
+  }
+  if (cursor.s !== sort) throw badCursor("the cursor belongs to another sort order");
+  if (sort.endsWith("createdAt") && !isCursorTimestamp(cursor.k)) {
+    throw badCursor("not a cursor of this list");
+  }
+  return cursor as Cursor;
+}
+
+/** `%`, `_` and `\` match themselves in the ILIKE pattern (backslash is Postgres's default LIKE escape). */
+export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export type MemberPage = { items: UserDto[]; nextCursor: string | null };
+
+/**
+ * One page of the workspace's users (verified ones: every user with this workspace id), filtered and sorted,
+ * by keyset: `(key, id)` after the cursor's — no OFFSET, so a page costs the same wherever it is.
+ */
+export async function listMembers(
+  deps: Deps,
+  workspaceId: string,
+  input: ListMembersInput,
+): Promise<MemberPage> {
+  const descending = input.sort.startsWith("-");
+  const field = (descending ? input.sort.slice(1) : input.sort) as keyof typeof SORT_KEYS;
+  const key = SORT_KEYS[field];
+  const cursor = input.cursor ? decodeCursor(input.cursor, input.sort) : null;
+  const cast = field === "createdAt" ? sql`::timestamptz` : sql``;
+
+  const conditions: (SQL | undefined)[] = [eq(users.workspaceId, workspaceId)];
+  if (input.status) conditions.push(eq(users.status, input.status));
+  if (input.role) conditions.push(eq(users.role, input.role));
+  if (input.search) {
+    const pattern = `%${escapeLike(input.search)}%`;
+    conditions.push(or(ilike(users.name, pattern), ilike(users.email, pattern)));
+  }
+  if (cursor) {
+    conditions.push(
+      descending
+        ? sql`(${key}, ${users.id}) < (${cursor.k}${cast}, ${cursor.i}::uuid)`
+        : sql`(${key}, ${users.id}) > (${cursor.k}${cast}, ${cursor.i}::uuid)`,
+    );
+  }
+  const order = descending ? [desc(key), desc(users.id)] : [asc(key), asc(users.id)];
+  const rows = await deps.db
+    .select({ user: users, sortKey: SORT_KEY_TEXT[field] })
+    .from(users)
+    .where(and(...conditions))
+    .orderBy(...order)
+    .limit(input.limit + 1);
+
+  const page = rows.slice(0, input.limit);
+  const last = page.at(-1);
+  return {
+    items: await Promise.all(page.map((row) => toMemberDto(deps, row.user))),
+    nextCursor:
+      rows.length > input.limit && last
+        ? encodeCursor({ s: input.sort, k: last.sortKey, i: last.user.id })
+        : null,
+  };
+}
+
+/** One user of the caller's workspace; another workspace's id, or none, is the same 404. */
+export async function getMember(deps: Deps, workspaceId: string, userId: string): Promise<UserDto> {
+  if (!isUuid(userId)) throw notFound();
+  const [user] = await deps.db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, userId), eq(users.workspaceId, workspaceId)));
+  if (!user) throw notFound();
+  return toMemberDto(deps, user);
+}
+
+// --- membership changes ------------------------------------------------------------------------------------
+
+export type MemberChange = { role?: UserRole; status?: "ACTIVE" | "DEACTIVATED" };
+
+/**
+ * Locks the workspace, re-checks the acting admin, and loads the target member (404 unless it is a user of
+ * this workspace). Every membership change starts here.
+ */
+async function lockForChange(tx: Transaction, auth: AuthContext, userId: string): Promise<User> {
+  if (!isUuid(userId)) throw notFound();
+  await lockWorkspace(tx, auth.workspaceId);
+  await assertStillAdmin(tx, auth);
+  const [target] = await tx
+    .select()
+    .from(users)
+    .where(and(eq(users.id, userId), eq(users.workspaceId, auth.workspaceId)))
+    .for("update");
+  if (!target) throw notFound();
+  return target;
+}
+
+/** Refuses to touch the status of an account its owner scheduled for deletion (only they can cancel it). */
+function assertStatusChangeable(target: User) {
+  if (target.status === "PENDING_DELETION") {
+    throw new ApiError(
+      "CONFLICT",
+      "This account is scheduled for deletion by its owner; only they can cancel it (POST /api/auth/cancel-deletion).",
+    );
+  }
+}
+
+/**
+ * Changes a member's role and/or status. Demoting or deactivating the last ACTIVE admin while other members
+ * remain is 409 LAST_ADMIN (judged under the workspace lock, so concurrent requests cannot both pass).
+ * Deactivation revokes every session at once. One audit event per effective change: ROLE_CHANGED,
+ * DEACTIVATE_ACCOUNT, REACTIVATE_ACCOUNT, each with `data.via` naming the route. Unchanged values are no-ops.
+ */
+export async function updateMember(
+  deps: Deps,
+  auth: AuthContext,
+  userId: string,
+  change: MemberChange,
+  via: string,
+): Promise<UserDto> {
+  const updated = await deps.db.transaction(async (tx) => {
+    const target = await lockForChange(tx, auth, userId);
+    const role = change.role ?? target.role;
+    let status = target.status;
+    if (change.status !== undefined && change.status !== target.status) {
+      assertStatusChangeable(target);
+      status = change.status;
+    }
+    if (role === target.role && status === target.status) return target;
+
+    const staysActiveAdmin = role === "ADMIN" && status === "ACTIVE";
+    if (!staysActiveAdmin) await assertAdminRemains(tx, auth.workspaceId, target);
+
+    const [row] = await tx.update(users).set({ role, status }).where(eq(users.id, target.id)).returning();
+    if (!row) throw new Error("member update returned nothing");
+    const event = {
+      workspaceId: auth.workspaceId,
+      actorUserId: auth.userId,
+      targetType: "user",
+      targetId: target.id,
+    };
+    if (role !== target.role) {
+      await recordAudit(deps, tx, {
+        ...event,
+        type: "ROLE_CHANGED",
+        data: { via, from: target.role, to: role },
+      });
+    }
+    if (status === "DEACTIVATED" && target.status !== "DEACTIVATED") {
+      const sessionsRevoked = await revokeUserSessions(tx, target.id, "deactivated_by_admin");
+      await recordAudit(deps, tx, {
+        ...event,
+        type: "DEACTIVATE_ACCOUNT",
+        data: { via, sessionsRevoked },
+      });
+    } else if (status === "ACTIVE" && target.status !== "ACTIVE") {
+      await recordAudit(deps, tx, { ...event, type: "REACTIVATE_ACCOUNT", data: { via } });
+    }
+    return row;
+  });
+  return toMemberDto(deps, updated);
+}
+
+/**
+ * Removes a member from the workspace: DEACTIVATED and every session revoked, MEMBER_REMOVED audited (the
+ * LAST_ADMIN rule applies). Removing an already deactivated member changes nothing.
+ */
+export async function removeMember(deps: Deps, auth: AuthContext, userId: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const target = await lockForChange(tx, auth, userId);
+    if (target.status === "DEACTIVATED") return;
+    assertStatusChangeable(target);
+    await assertAdminRemains(tx, auth.workspaceId, target);
+    await tx.update(users).set({ status: "DEACTIVATED" }).where(eq(users.id, target.id));
+    const sessionsRevoked = await revokeUserSessions(tx, target.id, "removed_by_admin");
+    await recordAudit(deps, tx, {
+      type: "MEMBER_REMOVED",
+      workspaceId: auth.workspaceId,
+      actorUserId: auth.userId,
+      targetType: "user",
+      targetId: target.id,
+      data: { via: "removeWorkspaceMember", role: target.role, sessionsRevoked },
+    });
+  });
+}
