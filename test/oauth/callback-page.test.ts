@@ -17,3 +17,21 @@ describe("GET /oauth/callback (built-in page)", () => {
     expect(script.text).toContain("location.hash");
   });
 });
+
+describe("Google routes in the OpenAPI document", () => {
+  it("documents the four routes, the redirects and the bearer-only link route", async () => {
+    const res = await api("GET", "/docs/openapi.json");
+    expect(res.status, describeResponse(res)).toBe(200);
+    const paths = res.body.paths;
+    expect(paths["/api/auth/google"].get.operationId).toBe("startGoogleSignIn");
+    expect(paths["/api/auth/google"].get.responses["302"].headers.Location).toBeDefined();
+    expect(paths["/api/auth/google"].get.responses["501"]).toBeDefined();
+    expect(paths["/api/auth/google/callback"].get.operationId).toBe("finishGoogleSignIn");
+    expect(paths["/api/auth/google/link"].post.security).toEqual([{ bearerAuth: [] }]);
+    expect(
+      paths["/api/auth/oauth/exchange"].post.responses["200"].content["application/json"].schema,
+    ).toEqual({
+      $ref: "#/components/schemas/LoginResponse",
+    });
+  });
+});
