@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { hashToken } from "../../src/core/crypto";
@@ -293,6 +294,10 @@ describe("POST /api/auth/accept-invitation", () => {
     const tenant = await signedTenant();
     const { workspace: personal, user } = await personalUser({ email: `${unique("solo")}@gmail.com` });
     const chat = await insertChat(personal.id, user.id, 2);
+    const attachmentKey = `attachments/${personal.id}/${chat.conversationId}/${randomUuid()}`;
+    const avatarKey = `avatars/${personal.id}/${user.id}/${randomUuid()}`;
+    await env.FILES.put(attachmentKey, "file");
+    await env.FILES.put(avatarKey, "image");
     const session = await signIn(user);
     const { res: invited, token } = await inviteAndReadMail(
       tenant.adminToken,
@@ -329,6 +334,14 @@ describe("POST /api/auth/accept-invitation", () => {
       expect(await db.select().from(personas).where(eq(personas.id, chat.personaId))).toEqual([]);
       expect(await db.select().from(auditEvents).where(eq(auditEvents.workspaceId, personal.id))).toEqual([]);
     });
+
+    // Its attachments are removed after the response; the user's avatar object is still theirs.
+    for (let i = 0; i < 50 && (await env.FILES.head(attachmentKey)); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await env.FILES.head(attachmentKey)).toBeNull();
+    expect(await env.FILES.head(avatarKey)).not.toBeNull();
+    await env.FILES.delete(avatarKey);
 
     expect((await invitationRow(invited.body.id))?.acceptedAt).not.toBeNull();
     const [event] = await auditOf(tenant.workspace.id, "INVITATION_ACCEPTED");

@@ -8,6 +8,7 @@ import { hashToken, randomToken } from "../../core/crypto";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid } from "../../core/ids";
+import { errorFields } from "../../core/logger";
 import type { Transaction } from "../../db/client";
 import {
   conversations,
@@ -254,6 +255,9 @@ export async function acceptInvitation(deps: Deps, auth: AuthContext, token: str
     workspaceId: workspace.id,
     previousWorkspaceId,
   });
+  // The deleted workspace's attachments have no rows left; the weekly orphan-objects job would find them,
+  // but nothing needs them now. (Its avatars/ prefix still holds the moving user's current avatar: kept.)
+  deps.waitUntil(deleteR2Prefix(deps, `attachments/${previousWorkspaceId}/`));
   const access = await signAccessToken(deps, {
     userId: user.id,
     sessionId: auth.sessionId,
@@ -268,4 +272,21 @@ export async function acceptInvitation(deps: Deps, auth: AuthContext, token: str
     tokenType: "Bearer" as const,
     expiresIn: access.expiresIn,
   };
+}
+
+/** Deletes every object under an R2 prefix, in listing pages of up to 1000; failures are only logged. */
+async function deleteR2Prefix(deps: Pick<Deps, "env" | "log">, prefix: string): Promise<void> {
+  try {
+    let cursor: string | undefined;
+    do {
+      const page = await deps.env.FILES.list({ prefix, cursor, limit: 1000 });
+      if (page.objects.length > 0) await deps.env.FILES.delete(page.objects.map((object) => object.key));
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+  } catch (error) {
+    deps.log.warn("R2 prefix cleanup failed; the orphan-objects job will retry", {
+      prefix,
+      ...errorFields(error),
+    });
+  }
 }
