@@ -10,9 +10,12 @@ import { adminRouter } from "./modules/admin/admin.index";
 import { auditRouter } from "./modules/audit/audit.index";
 import { authRouter } from "./modules/auth/auth.index";
 import { keysRouter } from "./modules/auth/keys.index";
+import { chatRouter } from "./modules/chat/chat.index";
 import { oauthRouter } from "./modules/oauth/oauth.index";
+import { personasRouter } from "./modules/personas/personas.index";
 import { systemRouter } from "./modules/system/system.index";
 import { usersRouter } from "./modules/users/users.index";
+import { webhooksRouter } from "./modules/webhooks/webhooks.index";
 import { workspacesRouter } from "./modules/workspaces/workspaces.index";
 
 /**
@@ -28,6 +31,9 @@ export function createApp() {
   app.route("/", keysRouter);
   app.route("/", oauthRouter);
   app.route("/", usersRouter);
+  app.route("/", personasRouter);
+  app.route("/", chatRouter);
+  app.route("/", webhooksRouter);
   app.route("/", auditRouter);
   app.route("/", workspacesRouter);
   app.route("/", adminRouter);

@@ -1,0 +1,531 @@
+/**
+ * The persona catalogue (global personas + the caller's workspace's), favourites, management by workspace
+ * admins and platform admins, and the delivery log. Webhook URLs and secrets are write-only: AES-GCM
+ * encrypted with the persona id as context, never part of a DTO.
+ */
+import { and, asc, count, desc, eq, isNull, or, type SQL, sql } from "drizzle-orm";
+import { base64url } from "jose";
+import { encrypt } from "../../core/crypto";
+import type { Deps } from "../../core/deps";
+import { ApiError } from "../../core/errors";
+import { isUuid, newId } from "../../core/ids";
+import { checkOutboundUrl, type OutboundUrlPolicy } from "../../core/outbound-url";
+import type { DbOrTx } from "../../db/client";
+import { chatRuns, type Persona, personaFavourites, personas, workspaces } from "../../db/schema";
+import type { Config } from "../../env";
+import type { AuthContext } from "../../middleware/auth";
+import { recordAudit } from "../audit/audit.service";
+import { generateWebhookSecret } from "../webhooks/standard-webhooks";
+import type {
+  CreatePersonaInput,
+  DeliveriesSchema,
+  PersonaDto,
+  UpdatePersonaInput,
+} from "./personas.schemas";
+
+/** API.md: at most 50 (active) personas per workspace. */
+export const MAX_WORKSPACE_PERSONAS = 50;
+
+type Caller = Pick<AuthContext, "userId" | "workspaceId" | "role" | "isPlatformAdmin">;
+type DeliveriesDto = import("zod").infer<typeof DeliveriesSchema>;
+
+const notFound = () => new ApiError("NOT_FOUND", "No such persona.");
+
+/** The outbound URL rules of this deployment (DESIGN.md "Outbound calls"). */
+export function outboundPolicy(config: Config): OutboundUrlPolicy {
+  return { allowPrivate: config.ALLOW_PRIVATE_WEBHOOKS, ownOrigin: config.APP_BASE_URL };
+}
+
+/** Active personas the caller can see: the global catalogue and its own workspace's. */
+export function visibleTo(workspaceId: string): SQL {
+  return and(
+    eq(personas.isActive, true),
+    or(isNull(personas.workspaceId), eq(personas.workspaceId, workspaceId)),
+  ) as SQL;
+}
+
+/**
+ * One active persona visible to the workspace (full row, encrypted columns included — for services only),
+ * or null. A malformed id is simply not found.
+ */
+export async function findVisiblePersona(
+  db: DbOrTx,
+  workspaceId: string,
+  personaId: string,
+): Promise<Persona | null> {
+  if (!isUuid(personaId)) return null;
+  const [row] = await db
+    .select()
+    .from(personas)
+    .where(and(eq(personas.id, personaId), visibleTo(workspaceId)))
+    .limit(1);
+  return row ?? null;
+}
+
+// --- DTOs ---------------------------------------------------------------------------------------------------
+
+const publicColumns = {
+  id: personas.id,
+  workspaceId: personas.workspaceId,
+  slug: personas.slug,
+  name: personas.name,
+  personalName: personas.personalName,
+  roleTitle: personas.roleTitle,
+  about: personas.about,
+  traits: personas.traits,
+  painPoints: personas.painPoints,
+  coreExpertise: personas.coreExpertise,
+  keyResponsibilities: personas.keyResponsibilities,
+  communicationStyle: personas.communicationStyle,
+  avatarUrl: personas.avatarUrl,
+  version: personas.version,
+  createdAt: personas.createdAt,
+  updatedAt: personas.updatedAt,
+};
+type PublicPersona = { [K in keyof typeof publicColumns]: Persona[K] };
+
+/** `isAvailable` reads the breaker mirror (the PersonaGate DO stays authoritative for admission). */
+const isAvailableSql = sql<boolean>`(${personas.breakerOpenUntil} IS NULL OR ${personas.breakerOpenUntil} <= now())`;
+
+export function toPersonaDto(
+  row: PublicPersona,
+  state: { isFavourite: boolean; isAvailable: boolean },
+): PersonaDto {
+  return {
+    id: row.id,
+    scope: row.workspaceId === null ? "global" : "workspace",
+    slug: row.slug,
+    name: row.name,
+    personalName: row.personalName,
+    roleTitle: row.roleTitle,
+    about: row.about,
+    traits: row.traits,
+    painPoints: row.painPoints,
+    coreExpertise: row.coreExpertise,
+    keyResponsibilities: row.keyResponsibilities,
+    communicationStyle: row.communicationStyle,
+    avatarUrl: row.avatarUrl,
+    version: row.version,
+    isFavourite: state.isFavourite,
+    isAvailable: state.isAvailable,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+// --- catalogue ----------------------------------------------------------------------------------------------
+
+function encodeCursor(values: string[]): string {
+  return base64url.encode(JSON.stringify(values));
+}
+
+/** The cursor's values, or a 400 when it was not made by us. */
+function decodeCursor(cursor: string, arity: number): string[] {
+  try {
+    const values = JSON.parse(new TextDecoder().decode(base64url.decode(cursor))) as unknown;
+    if (Array.isArray(values) && values.length === arity && values.every((v) => typeof v === "string")) {
+      return values as string[];
+    }
+  } catch {
+    // fall through
+  }
+  throw new ApiError("VALIDATION_FAILED", "The cursor is invalid.", {
+    errors: [{ path: "query.cursor", message: "Not a cursor returned by this list." }],
+  });
+}
+
+/** The catalogue page: active global + own-workspace personas by name, with the caller's favourite flags. */
+export async function listPersonas(
+  deps: Pick<Deps, "db">,
+  caller: Caller,
+  query: { favouritesOnly?: "true" | "false"; limit: number; cursor?: string },
+): Promise<{ items: PersonaDto[]; nextCursor: string | null }> {
+  const conditions: SQL[] = [visibleTo(caller.workspaceId)];
+  if (query.cursor) {
+    const [name, id] = decodeCursor(query.cursor, 2) as [string, string];
+    if (!isUuid(id)) decodeCursor("", 2);
+    conditions.push(sql`(${personas.name}, ${personas.id}) > (${name}, ${id}::uuid)`);
+  }
+  const favouritesOnly = query.favouritesOnly === "true";
+  const favouriteJoin = and(
+    eq(personaFavourites.personaId, personas.id),
+    eq(personaFavourites.userId, caller.userId),
+  );
+  const base = deps.db
+    .select({
+      ...publicColumns,
+      isFavourite: sql<boolean>`(${personaFavourites.userId} IS NOT NULL)`,
+      isAvailable: isAvailableSql,
+    })
+    .from(personas);
+  const rows = await (favouritesOnly
+    ? base.innerJoin(personaFavourites, favouriteJoin)
+    : base.leftJoin(personaFavourites, favouriteJoin)
+  )
+    .where(and(...conditions))
+    .orderBy(asc(personas.name), asc(personas.id))
+    .limit(query.limit + 1);
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => toPersonaDto(row, row)),
+    nextCursor: rows.length > query.limit && last ? encodeCursor([last.name, last.id]) : null,
+  };
+}
+
+/** One visible active persona with the caller's favourite flag; 404 otherwise. */
+export async function getPersona(
+  deps: Pick<Deps, "db">,
+  caller: Caller,
+  personaId: string,
+): Promise<PersonaDto> {
+  if (!isUuid(personaId)) throw notFound();
+  const [row] = await deps.db
+    .select({
+      ...publicColumns,
+      isFavourite: sql<boolean>`(${personaFavourites.userId} IS NOT NULL)`,
+      isAvailable: isAvailableSql,
+    })
+    .from(personas)
+    .leftJoin(
+      personaFavourites,
+      and(eq(personaFavourites.personaId, personas.id), eq(personaFavourites.userId, caller.userId)),
+    )
+    .where(and(eq(personas.id, personaId), visibleTo(caller.workspaceId)))
+    .limit(1);
+  if (!row) throw notFound();
+  return toPersonaDto(row, row);
+}
+
+/** Toggles the caller's favourite; a deactivated or foreign persona is 404. Audited either way. */
+export async function toggleFavourite(
+  deps: Deps,
+  caller: Caller,
+  personaId: string,
+): Promise<{ isFavourite: boolean }> {
+  if (!(await findVisiblePersona(deps.db, caller.workspaceId, personaId))) throw notFound();
+  return deps.db.transaction(async (tx) => {
+    const inserted = await tx
+      .insert(personaFavourites)
+      .values({ userId: caller.userId, personaId, workspaceId: caller.workspaceId })
+      .onConflictDoNothing()
+      .returning({ personaId: personaFavourites.personaId });
+    const isFavourite = inserted.length > 0;
+    if (!isFavourite) {
+      await tx
+        .delete(personaFavourites)
+        .where(and(eq(personaFavourites.userId, caller.userId), eq(personaFavourites.personaId, personaId)));
+    }
+    await recordAudit(deps, tx, {
+      type: isFavourite ? "PERSONA_FAVOURITED" : "PERSONA_UNFAVOURITED",
+      workspaceId: caller.workspaceId,
+      actorUserId: caller.userId,
+      targetType: "persona",
+      targetId: personaId,
+      data: { via: "POST /api/personas/{id}/favourite" },
+    });
+    return { isFavourite };
+  });
+}
+
+// --- management ---------------------------------------------------------------------------------------------
+
+function assertCanManage(caller: Caller, workspaceId: string | null) {
+  if (workspaceId === null && !caller.isPlatformAdmin) {
+    throw new ApiError("FORBIDDEN", "Only platform administrators manage global personas.");
+  }
+  if (workspaceId !== null && caller.role !== "ADMIN") {
+    throw new ApiError("FORBIDDEN", "Only workspace administrators manage the workspace's personas.");
+  }
+}
+
+function checkedWebhookUrl(config: Config, url: string): string {
+  const check = checkOutboundUrl(url, outboundPolicy(config));
+  if (!check.ok) {
+    throw new ApiError("VALIDATION_FAILED", "The webhook URL is not allowed.", {
+      errors: [{ path: "webhookUrl", message: check.reason }],
+    });
+  }
+  return check.url.toString();
+}
+
+/** A slug from a name: ASCII letters and digits joined by hyphens ("Ünïcode Coach!" → "unicode-coach"). */
+export function slugify(name: string): string {
+  const slug = name
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 50)
+    .replace(/-+$/, "");
+  return slug || "persona";
+}
+
+const randomSuffix = () => crypto.randomUUID().slice(0, 6);
+
+function isUniqueViolation(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === "23505") return true;
+  }
+  return false;
+}
+
+const slugTaken = () => new ApiError("CONFLICT", "This slug is already taken in this scope.");
+
+/**
+ * Creates a persona in the caller's workspace (ADMIN; at most 50 active, counted under a lock on the
+ * workspace row so parallel creates cannot overshoot) or in the global catalogue (platform admin). The secret
+ * is generated when absent and returned exactly once.
+ */
+export async function createPersona(
+  deps: Deps,
+  caller: Caller,
+  input: CreatePersonaInput,
+): Promise<PersonaDto & { webhookSecret?: string }> {
+  const workspaceId = input.scope === "workspace" ? caller.workspaceId : null;
+  assertCanManage(caller, workspaceId);
+  const webhookUrl = checkedWebhookUrl(deps.config, input.webhookUrl);
+  const generatedSecret = input.webhookSecret ? undefined : generateWebhookSecret();
+  const secret = input.webhookSecret ?? (generatedSecret as string);
+  const id = newId();
+  const [webhookUrlEncrypted, webhookSecretEncrypted] = await Promise.all([
+    encrypt(deps.config.ENCRYPTION_KEY, "webhook-url", webhookUrl, id),
+    encrypt(deps.config.ENCRYPTION_KEY, "webhook-secret", secret, id),
+  ]);
+
+  const row = await deps.db.transaction(async (tx) => {
+    if (workspaceId) {
+      await tx.execute(
+        sql`SELECT 1 FROM ${workspaces} WHERE ${workspaces.id} = ${workspaceId} FOR NO KEY UPDATE`,
+      );
+      const [active] = await tx
+        .select({ n: count() })
+        .from(personas)
+        .where(and(eq(personas.workspaceId, workspaceId), eq(personas.isActive, true)));
+      if ((active?.n ?? 0) >= MAX_WORKSPACE_PERSONAS) {
+        throw new ApiError(
+          "PERSONA_LIMIT_REACHED",
+          `A workspace may have at most ${MAX_WORKSPACE_PERSONAS} personas. Deactivate one first.`,
+        );
+      }
+    }
+    // A given slug must be free; a derived one gets a short random suffix until it is.
+    const baseSlug = input.slug ?? slugify(input.name);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const slug = attempt === 0 ? baseSlug : `${baseSlug}-${randomSuffix()}`;
+      const [created] = await tx
+        .insert(personas)
+        .values({
+          id,
+          workspaceId,
+          slug,
+          name: input.name,
+          personalName: input.personalName ?? null,
+          roleTitle: input.roleTitle ?? null,
+          about: input.about ?? null,
+          traits: input.traits ?? [],
+          painPoints: input.painPoints ?? [],
+          coreExpertise: input.coreExpertise ?? [],
+          keyResponsibilities: input.keyResponsibilities ?? [],
+          communicationStyle: input.communicationStyle ?? null,
+          avatarUrl: input.avatarUrl ?? null,
+          webhookUrlEncrypted,
+          webhookSecretEncrypted,
+        })
+        .onConflictDoNothing()
+        .returning();
+      if (created) {
+        await recordAudit(deps, tx, {
+          type: "PERSONA_CREATED",
+          workspaceId,
+          actorUserId: caller.userId,
+          targetType: "persona",
+          targetId: id,
+          data: {
+            via: "POST /api/personas",
+            scope: input.scope,
+            slug,
+            secretGenerated: !input.webhookSecret,
+          },
+        });
+        return created;
+      }
+      if (input.slug) throw slugTaken();
+    }
+    throw slugTaken();
+  });
+  const dto = toPersonaDto(row, { isFavourite: false, isAvailable: true });
+  return generatedSecret ? { ...dto, webhookSecret: generatedSecret } : dto;
+}
+
+/**
+ * The persona the caller may manage, locked for the change. Not visible (foreign, deactivated, unknown) →
+ * 404; visible but the caller's role is too low → 403.
+ */
+async function lockManageable(tx: DbOrTx, caller: Caller, personaId: string): Promise<Persona> {
+  if (!isUuid(personaId)) throw notFound();
+  const [row] = await tx
+    .select()
+    .from(personas)
+    .where(and(eq(personas.id, personaId), visibleTo(caller.workspaceId)))
+    .for("update");
+  if (!row) throw notFound();
+  assertCanManage(caller, row.workspaceId);
+  return row;
+}
+
+const PROFILE_FIELDS = [
+  "name",
+  "slug",
+  "personalName",
+  "roleTitle",
+  "about",
+  "traits",
+  "painPoints",
+  "coreExpertise",
+  "keyResponsibilities",
+  "communicationStyle",
+  "avatarUrl",
+] as const;
+
+/**
+ * Changes profile, traits or webhook settings. A change to what the persona is (any profile field) bumps
+ * `version`; webhook changes alone do not. `rotateWebhookSecret` returns the new secret once.
+ */
+export async function updatePersona(
+  deps: Deps,
+  caller: Caller,
+  personaId: string,
+  input: UpdatePersonaInput,
+): Promise<PersonaDto & { webhookSecret?: string }> {
+  const webhookUrl =
+    input.webhookUrl === undefined ? undefined : checkedWebhookUrl(deps.config, input.webhookUrl);
+  const rotatedSecret = input.rotateWebhookSecret ? generateWebhookSecret() : undefined;
+  const newSecret = input.webhookSecret ?? rotatedSecret;
+  try {
+    await deps.db.transaction(async (tx) => {
+      const current = await lockManageable(tx, caller, personaId);
+      const changes: Partial<typeof personas.$inferInsert> = {};
+      const changed: string[] = [];
+      for (const field of PROFILE_FIELDS) {
+        const value = input[field];
+        if (value === undefined || JSON.stringify(value) === JSON.stringify(current[field])) continue;
+        (changes as Record<string, unknown>)[field] = value;
+        changed.push(field);
+      }
+      const profileChanged = changed.length > 0;
+      if (webhookUrl !== undefined) {
+        changes.webhookUrlEncrypted = await encrypt(
+          deps.config.ENCRYPTION_KEY,
+          "webhook-url",
+          webhookUrl,
+          personaId,
+        );
+        changed.push("webhookUrl");
+      }
+      if (newSecret !== undefined) {
+        changes.webhookSecretEncrypted = await encrypt(
+          deps.config.ENCRYPTION_KEY,
+          "webhook-secret",
+          newSecret,
+          personaId,
+        );
+        changed.push("webhookSecret");
+      }
+      if (changed.length === 0) return;
+      await tx
+        .update(personas)
+        .set({ ...changes, ...(profileChanged ? { version: sql`${personas.version} + 1` } : {}) })
+        .where(eq(personas.id, personaId));
+      await recordAudit(deps, tx, {
+        type: "PERSONA_UPDATED",
+        workspaceId: current.workspaceId,
+        actorUserId: caller.userId,
+        targetType: "persona",
+        targetId: personaId,
+        data: { via: "PATCH /api/personas/{id}", fields: changed },
+      });
+    });
+    // Read back like GET does (favourite flag, breaker mirror); the persona is still visible.
+    const dto = await getPersona(deps, caller, personaId);
+    return rotatedSecret ? { ...dto, webhookSecret: rotatedSecret } : dto;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw slugTaken();
+    throw error;
+  }
+}
+
+/**
+ * Deactivates a persona (DELETE): from now on it behaves as missing everywhere. Its slug is renamed out of
+ * the way, so the scope can reuse it; conversations keep pointing at the row.
+ */
+export async function deactivatePersona(deps: Deps, caller: Caller, personaId: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const current = await lockManageable(tx, caller, personaId);
+    await tx
+      .update(personas)
+      .set({ isActive: false, slug: `${current.slug.slice(0, 48)}-deleted-${randomSuffix()}` })
+      .where(eq(personas.id, personaId));
+    await recordAudit(deps, tx, {
+      type: "PERSONA_UPDATED",
+      workspaceId: current.workspaceId,
+      actorUserId: caller.userId,
+      targetType: "persona",
+      targetId: personaId,
+      data: { via: "DELETE /api/personas/{id}", deactivated: true, slug: current.slug },
+    });
+  });
+}
+
+// --- deliveries ---------------------------------------------------------------------------------------------
+
+/**
+ * The caller's workspace's recent chat runs for a visible persona, newest first, and the breaker as the
+ * PersonaGate sees it now. Runs of other workspaces (global personas are shared) are never included.
+ */
+export async function listDeliveries(
+  deps: Deps,
+  caller: Caller,
+  personaId: string,
+  query: { limit: number; cursor?: string },
+): Promise<DeliveriesDto> {
+  if (!(await findVisiblePersona(deps.db, caller.workspaceId, personaId))) throw notFound();
+  const conditions: SQL[] = [eq(chatRuns.personaId, personaId), eq(chatRuns.workspaceId, caller.workspaceId)];
+  if (query.cursor) {
+    const [startedAt, id] = decodeCursor(query.cursor, 2) as [string, string];
+    if (!isUuid(id) || Number.isNaN(Date.parse(startedAt))) decodeCursor("", 2);
+    conditions.push(sql`(${chatRuns.startedAt}, ${chatRuns.id}) < (${startedAt}::timestamptz, ${id}::uuid)`);
+  }
+  const gate = deps.env.PERSONA_GATE.get(deps.env.PERSONA_GATE.idFromName(personaId));
+  const [rows, breaker] = await Promise.all([
+    deps.db
+      .select({
+        run: chatRuns,
+        // Microsecond precision, so the keyset never skips runs started in the same millisecond.
+        cursorAt: sql<string>`to_char(${chatRuns.startedAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+      })
+      .from(chatRuns)
+      .where(and(...conditions))
+      .orderBy(desc(chatRuns.startedAt), desc(chatRuns.id))
+      .limit(query.limit + 1),
+    gate.status(),
+  ]);
+  const page = rows.slice(0, query.limit);
+  const last = page.at(-1);
+  return {
+    breaker,
+    items: page.map(({ run }) => ({
+      id: run.id,
+      conversationId: run.conversationId,
+      userMessageId: run.userMessageId,
+      status: run.status,
+      attempts: run.attempts,
+      latencyMs: run.latencyMs,
+      errorClass: run.errorClass,
+      startedAt: run.startedAt.toISOString(),
+      finishedAt: run.finishedAt?.toISOString() ?? null,
+    })),
+    nextCursor: rows.length > query.limit && last ? encodeCursor([last.cursorAt, last.run.id]) : null,
+  };
+}
