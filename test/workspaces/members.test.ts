@@ -69,6 +69,15 @@ describe("GET /api/workspaces/{id}/members", () => {
     }
   });
 
+  it("issues cursors that work for the longest names, in any script", async () => {
+    const long = "\u{1D518}\u00DC".repeat(50);
+    const tenant = await signedTenant({ extra: [{ name: long }, { name: `${long}b` }] });
+    const pages = await allPages(tenant.adminToken, membersPath(tenant.workspace.id), "limit=1&sort=-name");
+    expect(pages.flatMap((p) => p.body.items.map((m: { id: string }) => m.id)).sort()).toEqual(
+      tenant.users.map((u) => u.id).sort(),
+    );
+  });
+
   it("returns the member shape, never a password hash", async () => {
     const tenant = await signedTenant();
     const res = await as(tenant.adminToken).get(`${membersPath(tenant.workspace.id)}?sort=email`);

@@ -84,7 +84,7 @@ export function decodeCursor(value: string, sort: MemberSort): Cursor {
     typeof cursor !== "object" ||
     cursor === null ||
     typeof cursor.k !== "string" ||
-    cursor.k.length > 400 ||
+    cursor.k.length > 1000 ||
     typeof cursor.i !== "string" ||
     !isUuid(cursor.i)
   ) {

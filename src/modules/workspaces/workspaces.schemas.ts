@@ -133,7 +133,7 @@ export const ListMembersQuery = z
     limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20 }),
     cursor: z
       .string()
-      .max(500)
+      .max(2000)
       .optional()
       .openapi({ description: "`nextCursor` of the previous page (same sort)" }),
   })
