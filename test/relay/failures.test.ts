@@ -171,6 +171,7 @@ describe("POST /api/personas/{id}/chat — retries, deadline, redirects", () => 
 
   it("does not retry a slow 5xx (the flow may have done the work)", async () => {
     const { persona, token } = await setup([
+      // biome-ignore lint/suspicious/noThenProperty: `then` is the webhook fake's field for the delayed answer.
       { kind: "slow", delayMs: 400, then: { kind: "status", status: 500 } },
       { kind: "echo" },
     ]);
