@@ -71,7 +71,7 @@ export async function fixtureTenant(): Promise<FixtureTenant> {
 // --- objects the registry points at ----------------------------------------------------------------------
 
 /** An open invitation of the tenant (inserted directly: the token itself is never needed). */
-const invitationOf = (t: FixtureTenant) =>
+export const invitationOf = (t: FixtureTenant) =>
   t.once("invitation", async () => {
     const tokenHash = await sha256Hex(randomToken());
     const [row] = await withDb((db) =>
@@ -92,7 +92,7 @@ const invitationOf = (t: FixtureTenant) =>
   });
 
 /** The tenant's MEMBER with a real avatar (R2 object + avatar_key), so a foreign avatar id is a live one. */
-const memberWithAvatar = (t: FixtureTenant) =>
+export const memberWithAvatar = (t: FixtureTenant) =>
   t.once("avatar", async () => {
     const key = newAvatarKey(t.workspace.id, t.member.id);
     const png = Uint8Array.from(
@@ -107,10 +107,11 @@ const memberWithAvatar = (t: FixtureTenant) =>
   });
 
 /** A live session of the tenant's MEMBER other than the one the suites sign in with. */
-const memberSession = (t: FixtureTenant) => t.once("session", async () => (await signIn(t.member)).sessionId);
+export const memberSession = (t: FixtureTenant) =>
+  t.once("session", async () => (await signIn(t.member)).sessionId);
 
 /** A workspace persona, created through the API as the tenant's admin (its secrets are the API's business). */
-const workspacePersona = (t: FixtureTenant) =>
+export const workspacePersona = (t: FixtureTenant) =>
   t.once("persona", async () => {
     const res = await api("POST", "/api/personas", {
       token: t.adminToken,
@@ -164,11 +165,15 @@ function resolverFor(operation: Operation, param: string): Resolver {
   }
   const byName = PARAM_FIXTURES[param];
   if (byName) return byName;
+  const prefix = operation.path.slice(0, operation.path.indexOf(`{${param}}`) + param.length + 2);
+  const where =
+    param === "id"
+      ? `PATH_FIXTURES["${prefix}"]`
+      : `PARAM_FIXTURES["${param}"] (or PATH_FIXTURES["${prefix}"])`;
   throw new MissingFixtureError(
-    `${operation.key}: no fixture for the path parameter {${param}}. Add one to test/isolation/fixtures.ts — ` +
-      `PATH_FIXTURES["${operation.path.slice(0, operation.path.indexOf(`{${param}}`) + param.length + 2)}"] ` +
-      `for a generic name, PARAM_FIXTURES["${param}"] for a distinctive one, or OPERATION_FIXTURES["${operation.key}"] ` +
-      "— returning the id of a real object of the given tenant.",
+    `${operation.key}: no fixture for the path parameter {${param}}. Add ${where} to test/isolation/fixtures.ts ` +
+      `(or OPERATION_FIXTURES["${operation.key}"] for this operation only), returning the id of a real object ` +
+      "of the given tenant.",
   );
 }
 
