@@ -172,6 +172,18 @@ describe("GET /api/admin/audit-events", () => {
     expect(ids(await list(token, { type: "OAUTH_LINKED" }))).toEqual([]);
   });
 
+  it("honours microseconds in from and to", async () => {
+    const tenant = await createTenant();
+    const seeded = await seed(tenant.workspace.id, [
+      { type: "JOB_RUN", at: T(2, 0) },
+      { type: "JOB_RUN", at: T(2, 5) },
+      { type: "JOB_RUN", at: T(2, 9) },
+    ]);
+    const token = await adminOf(tenant);
+    const res = await list(token, { from: T(2, 5), to: T(2, 9) });
+    expect(ids(res), describeResponse(res)).toEqual(seeded.filter((s) => s.at === T(2, 5)).map((s) => s.id));
+  });
+
   it("pages with the cursor without duplicates or gaps, ties on created_at included", async () => {
     const tenant = await createTenant();
     const specs = [];

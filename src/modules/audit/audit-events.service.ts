@@ -3,7 +3,7 @@
  * Both read only the caller's workspace and order by (created_at DESC, id DESC), which the
  * `audit_events_workspace_created_idx` index serves directly.
  */
-import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import { base64url } from "jose";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
@@ -97,8 +97,9 @@ async function selectPage(
   const conditions: SQL[] = [eq(auditEvents.workspaceId, workspaceId)];
   if (filters.type) conditions.push(eq(auditEvents.eventType, filters.type));
   if (filters.actor) conditions.push(eq(auditEvents.actorUserId, filters.actor.toLowerCase()));
-  if (filters.from) conditions.push(gte(auditEvents.createdAt, new Date(filters.from)));
-  if (filters.to) conditions.push(lt(auditEvents.createdAt, new Date(filters.to)));
+  // Compared in Postgres, so microseconds in `from`/`to` are honoured (a JS Date would truncate them).
+  if (filters.from) conditions.push(sql`${auditEvents.createdAt} >= ${filters.from}::timestamptz`);
+  if (filters.to) conditions.push(sql`${auditEvents.createdAt} < ${filters.to}::timestamptz`);
   if (after) {
     conditions.push(
       sql`(${auditEvents.createdAt}, ${auditEvents.id}) < (${after.t}::timestamptz, ${after.i}::uuid)`,
