@@ -141,6 +141,10 @@ export const PARAM_FIXTURES: Record<string, Resolver> = {
 
 /** Per-operation overrides, keyed `<METHOD> <path>`. */
 export const OPERATION_FIXTURES: Record<string, OperationFixture> = {
+  // Capability URLs (API.md): possession of the token is the authorisation, whoever presents it; what must
+  // stay tenant-bound is how a token is obtained (POST /api/conversations/{id}/share, …/files), covered here.
+  "GET /p/{token}": { notTenantScoped: "public share link: the token itself is the authorisation" },
+  "PUT /api/uploads/{token}": { notTenantScoped: "signed upload URL: the signature is the authorisation" },
   // The schema's first scope is "global", which only platform admins may create.
   "POST /api/personas": {
     body: { scope: "workspace", name: "Role Matrix Persona", webhookUrl: env.WEBHOOK_FAKE_URL },
