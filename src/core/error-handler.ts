@@ -36,6 +36,11 @@ function toApiError(error: unknown, log: ReturnType<typeof createLogger>): ApiEr
   }
   if (error instanceof HTTPException) {
     if (error.status === 413) return new ApiError("PAYLOAD_TOO_LARGE");
+    if (error.status === 415) {
+      // @hono/zod-openapi's media-type gate: a body that is not the declared type (usually a JSON body sent
+      // without `Content-Type: application/json`).
+      return new ApiError("UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.");
+    }
     if (error.status === 400) {
       // e.g. malformed JSON, caught by the validator before zod runs.
       return new ApiError("VALIDATION_FAILED", "The request is invalid.", {

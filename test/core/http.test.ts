@@ -131,3 +131,16 @@ describe("GET /health and GET /api/auth/health", () => {
     expect(res.body).toEqual({ status: "ok", db: "ok", version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
   });
 });
+
+describe("request bodies of the wrong media type", () => {
+  it("answers 415 UNSUPPORTED_MEDIA_TYPE, not 500, for a JSON route sent another content type", async () => {
+    for (const headers of [{ "Content-Type": "text/plain" }, {}] as Record<string, string>[]) {
+      const res = await api("POST", "/api/auth/login", {
+        rawBody: JSON.stringify({ email: "a@b.test", password: "x" }),
+        headers,
+      });
+      expect(res.status, describeResponse(res)).toBe(415);
+      expect(res.body.code).toBe("UNSUPPORTED_MEDIA_TYPE");
+    }
+  });
+});

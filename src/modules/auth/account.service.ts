@@ -15,7 +15,7 @@ import { type User, users, userTokens, workspaces } from "../../db/schema";
 import { dispatchEmails, queueEmail } from "../../email/outbox";
 import type { AuthContext } from "../../middleware/auth";
 import { recordAudit } from "../audit/audit.service";
-import { toUserDto } from "../users/users.service";
+import { toSignedUserDto } from "../users/users.service";
 import { assertAdminRemains, lockWorkspace } from "../workspaces/workspaces.service";
 import { verifyCredentials } from "./login.service";
 import { revokeUserSessions } from "./sessions.service";
@@ -326,7 +326,10 @@ export async function cancelDeletion(deps: Deps, input: CancelDeletionInput) {
   }
   if (user.status !== "PENDING_DELETION") {
     if (user.status === "ACTIVE")
-      return { message: "This account is not scheduled for deletion.", user: toUserDto(user) };
+      return {
+        message: "This account is not scheduled for deletion.",
+        user: await toSignedUserDto(deps, user),
+      };
     throw new ApiError("INVALID_TOKEN", "This account cannot be restored this way.");
   }
   const restored = await deps.db.transaction(async (tx) => {
@@ -386,5 +389,8 @@ export async function cancelDeletion(deps: Deps, input: CancelDeletionInput) {
     }
     return active;
   });
-  return { message: "Your account is active again. You can sign in.", user: toUserDto(restored) };
+  return {
+    message: "Your account is active again. You can sign in.",
+    user: await toSignedUserDto(deps, restored),
+  };
 }

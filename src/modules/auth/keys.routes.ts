@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { AUTHENTICATED_ERRORS, bearerSecurity, errorResponses } from "../../core/openapi";
+import { AUTHENTICATED_ERRORS, bearerSecurity, errorResponses, platformAdminOnly } from "../../core/openapi";
 import { requireAuth, requirePlatformAdmin } from "../../middleware/auth";
 import { JwksSchema, RotationSchema } from "./keys.schemas";
 
@@ -53,6 +53,7 @@ export const rotateKeys = createRoute({
     "SIGNING_KEY_ROTATED.",
   security: bearerSecurity,
   middleware: [requireAuth, requirePlatformAdmin] as const,
+  ...platformAdminOnly,
   responses: {
     200: { description: "Rotated", content: { "application/json": { schema: RotationSchema } } },
     ...errorResponses(...AUTHENTICATED_ERRORS, "FORBIDDEN"),

@@ -15,7 +15,7 @@ import {
 } from "../../core/rate-limit";
 import { type User, users, workspaces } from "../../db/schema";
 import { recordAudit } from "../audit/audit.service";
-import { toUserDto } from "../users/users.service";
+import { toSignedUserDto } from "../users/users.service";
 import { toWorkspaceSummaryDto } from "../workspaces/workspaces.service";
 import { startSession } from "./sessions.service";
 
@@ -122,5 +122,9 @@ export async function login(deps: Deps, input: LoginInput) {
   });
 
   const { sessionId: _sessionId, ...pair } = tokens;
-  return { ...pair, user: toUserDto(signedIn), workspace: toWorkspaceSummaryDto(workspace) };
+  return {
+    ...pair,
+    user: await toSignedUserDto(deps, signedIn),
+    workspace: toWorkspaceSummaryDto(workspace),
+  };
 }

@@ -13,7 +13,7 @@ import type { Transaction } from "../../db/client";
 import { type User, users, userTokens } from "../../db/schema";
 import { dispatchEmails, queueEmail } from "../../email/outbox";
 import { recordAudit } from "../audit/audit.service";
-import { toUserDto } from "../users/users.service";
+import { toSignedUserDto } from "../users/users.service";
 import type { RegisterInput } from "./auth.schemas";
 import { type Assignment, assignWorkspace, takeOpenInvitation } from "./workspace-assignment.service";
 
@@ -214,7 +214,7 @@ export async function verifyEmail(deps: Deps, token: string) {
   await dispatchEmails(deps.env, deps.log, emailIds);
   return {
     message: alreadyVerified ? "Email already verified." : "Email verified. You can sign in now.",
-    user: toUserDto(user),
+    user: await toSignedUserDto(deps, user),
   };
 }
 

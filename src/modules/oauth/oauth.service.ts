@@ -48,7 +48,7 @@ import { STATUS_REFUSALS } from "../auth/login.service";
 import { activate } from "../auth/registration.service";
 import { revokeUserSessions, startSession } from "../auth/sessions.service";
 import { type Assignment, assignWorkspace, emailDomain } from "../auth/workspace-assignment.service";
-import { toUserDto } from "../users/users.service";
+import { toSignedUserDto } from "../users/users.service";
 import { toWorkspaceSummaryDto } from "../workspaces/workspaces.service";
 import {
   authorizationUrl,
@@ -515,5 +515,9 @@ export async function exchangeOauthCode(deps: Deps, code: string) {
     throw new ApiError(errorCode, detail);
   }
   const { sessionId: _sessionId, ...pair } = outcome.tokens;
-  return { ...pair, user: toUserDto(outcome.signedIn), workspace: toWorkspaceSummaryDto(outcome.workspace) };
+  return {
+    ...pair,
+    user: await toSignedUserDto(deps, outcome.signedIn),
+    workspace: toWorkspaceSummaryDto(outcome.workspace),
+  };
 }

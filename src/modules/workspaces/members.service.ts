@@ -13,15 +13,14 @@ import { type User, type UserRole, users } from "../../db/schema";
 import type { AuthContext } from "../../middleware/auth";
 import { recordAudit } from "../audit/audit.service";
 import { revokeUserSessions } from "../auth/sessions.service";
-import { signedAvatarUrl } from "../users/avatar.service";
 import type { UserDto } from "../users/users.schemas";
-import { toUserDto } from "../users/users.service";
+import { toSignedUserDto } from "../users/users.service";
 import type { ListMembersInput, MemberSort } from "./workspaces.schemas";
 import { assertAdminRemains, assertStillAdmin, lockWorkspace, notFound } from "./workspaces.service";
 
-export async function toMemberDto(deps: Pick<Deps, "config">, user: User): Promise<UserDto> {
-  return toUserDto(user, await signedAvatarUrl(deps, user));
-}
+/** A member as lists and details show it: the user DTO with a signed avatar URL. */
+export const toMemberDto = (deps: Pick<Deps, "config">, user: User): Promise<UserDto> =>
+  toSignedUserDto(deps, user);
 
 // --- keyset cursor -----------------------------------------------------------------------------------------
 
