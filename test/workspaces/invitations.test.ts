@@ -298,6 +298,7 @@ describe("POST /api/auth/accept-invitation", () => {
     const avatarKey = `avatars/${personal.id}/${user.id}/${randomUuid()}`;
     await env.FILES.put(attachmentKey, "file");
     await env.FILES.put(avatarKey, "image");
+    await withDb((db) => db.update(users).set({ avatarKey }).where(eq(users.id, user.id)));
     const session = await signIn(user);
     const { res: invited, token } = await inviteAndReadMail(
       tenant.adminToken,
@@ -335,13 +336,17 @@ describe("POST /api/auth/accept-invitation", () => {
       expect(await db.select().from(auditEvents).where(eq(auditEvents.workspaceId, personal.id))).toEqual([]);
     });
 
-    // Its attachments are removed after the response; the user's avatar object is still theirs.
+    // Its attachments are removed after the response; the user's avatar moved to the new workspace's prefix.
     for (let i = 0; i < 50 && (await env.FILES.head(attachmentKey)); i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(await env.FILES.head(attachmentKey)).toBeNull();
-    expect(await env.FILES.head(avatarKey)).not.toBeNull();
-    await env.FILES.delete(avatarKey);
+    expect(await env.FILES.head(avatarKey)).toBeNull();
+    const newKey = (await userRow(user.id))?.avatarKey ?? "";
+    expect(newKey.startsWith(`avatars/${tenant.workspace.id}/${user.id}/`)).toBe(true);
+    expect(await (await env.FILES.get(newKey))?.text()).toBe("image");
+    expect(res.body.user.avatarUrl).toContain(`/api/users/${user.id}/avatar?`);
+    await env.FILES.delete(newKey);
 
     expect((await invitationRow(invited.body.id))?.acceptedAt).not.toBeNull();
     const [event] = await auditOf(tenant.workspace.id, "INVITATION_ACCEPTED");

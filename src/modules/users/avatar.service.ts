@@ -221,6 +221,31 @@ export async function uploadAvatar(
   return { avatarUrl: avatarUrl as string };
 }
 
+/**
+ * Re-homes a user's avatar under a new workspace's prefix (accept-invitation moves users), so a workspace's
+ * objects stay exactly those under its own prefixes and its purge finds them. Copy, repoint (only if the
+ * avatar did not change meanwhile), then delete the old object. Returns the user's current avatar key.
+ */
+export async function moveAvatar(
+  deps: Pick<Deps, "db" | "env" | "log">,
+  user: { id: string; avatarKey: string | null },
+  workspaceId: string,
+): Promise<string | null> {
+  const oldKey = user.avatarKey;
+  if (!oldKey || oldKey.startsWith(`avatars/${workspaceId}/`)) return oldKey;
+  const object = await deps.env.FILES.get(oldKey);
+  if (!object) return oldKey;
+  const key = newAvatarKey(workspaceId, user.id);
+  await deps.env.FILES.put(key, await object.arrayBuffer(), { httpMetadata: object.httpMetadata });
+  const [moved] = await deps.db
+    .update(users)
+    .set({ avatarKey: key })
+    .where(and(eq(users.id, user.id), eq(users.avatarKey, oldKey)))
+    .returning({ id: users.id });
+  await deleteObject(deps, moved ? oldKey : key);
+  return moved ? key : oldKey;
+}
+
 async function deleteObject(deps: Pick<Deps, "env" | "log">, key: string) {
   try {
     await deps.env.FILES.delete(key);

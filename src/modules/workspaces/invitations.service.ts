@@ -24,6 +24,7 @@ import type { AuthContext } from "../../middleware/auth";
 import { recordAudit } from "../audit/audit.service";
 import { signAccessToken } from "../auth/access-token";
 import { takeOpenInvitation } from "../auth/workspace-assignment.service";
+import { moveAvatar } from "../users/avatar.service";
 import type { InvitationDto, InviteMemberInput } from "./invitations.schemas";
 import { toMemberDto } from "./members.service";
 import { notFound, toWorkspaceSummaryDto } from "./workspaces.service";
@@ -255,9 +256,21 @@ export async function acceptInvitation(deps: Deps, auth: AuthContext, token: str
     workspaceId: workspace.id,
     previousWorkspaceId,
   });
-  // The deleted workspace's attachments have no rows left; the weekly orphan-objects job would find them,
-  // but nothing needs them now. (Its avatars/ prefix still holds the moving user's current avatar: kept.)
-  deps.waitUntil(deleteR2Prefix(deps, `attachments/${previousWorkspaceId}/`));
+  // The user's avatar moves to the new workspace's prefix; what is left under the deleted workspace's two
+  // prefixes has no rows any more (the weekly orphan-objects job would find it, but nothing needs it now).
+  let avatarKey = user.avatarKey;
+  const cleanups = [deleteR2Prefix(deps, `attachments/${previousWorkspaceId}/`)];
+  try {
+    avatarKey = await moveAvatar(deps, user, workspace.id);
+    cleanups.push(deleteR2Prefix(deps, `avatars/${previousWorkspaceId}/`));
+  } catch (error) {
+    // The move is bookkeeping: the user keeps the avatar where it is, and accepting still succeeds.
+    deps.log.warn("avatar move failed; kept under the previous prefix", {
+      userId: user.id,
+      ...errorFields(error),
+    });
+  }
+  deps.waitUntil(Promise.all(cleanups));
   const access = await signAccessToken(deps, {
     userId: user.id,
     sessionId: auth.sessionId,
@@ -266,7 +279,7 @@ export async function acceptInvitation(deps: Deps, auth: AuthContext, token: str
   });
   return {
     message: `Welcome to ${workspace.name}.`,
-    user: await toMemberDto(deps, user),
+    user: await toMemberDto(deps, { ...user, avatarKey }),
     workspace: toWorkspaceSummaryDto(workspace),
     accessToken: access.accessToken,
     tokenType: "Bearer" as const,
