@@ -11,6 +11,8 @@ import { auditRouter } from "./modules/audit/audit.index";
 import { authRouter } from "./modules/auth/auth.index";
 import { keysRouter } from "./modules/auth/keys.index";
 import { chatRouter } from "./modules/chat/chat.index";
+import { conversationsRouter } from "./modules/conversations/conversations.index";
+import { messagesRouter } from "./modules/messages/messages.index";
 import { oauthRouter } from "./modules/oauth/oauth.index";
 import { personasRouter } from "./modules/personas/personas.index";
 import { systemRouter } from "./modules/system/system.index";
@@ -34,6 +36,8 @@ export function createApp() {
   app.route("/", personasRouter);
   app.route("/", chatRouter);
   app.route("/", webhooksRouter);
+  app.route("/", conversationsRouter);
+  app.route("/", messagesRouter);
   app.route("/", auditRouter);
   app.route("/", workspacesRouter);
   app.route("/", adminRouter);

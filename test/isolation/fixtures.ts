@@ -23,6 +23,7 @@ import { signIn } from "../helpers/auth";
 import { withDb } from "../helpers/db";
 import { createTenant, type Tenant, unique } from "../helpers/factories";
 import { api, describeResponse } from "../helpers/request";
+import { conversationOf, messageOf } from "./conversation-fixtures";
 import type { Operation } from "./openapi-operations";
 
 /** A tenant with signed-in ADMIN and MEMBER, plus lazily created objects for the fixtures. */
@@ -130,6 +131,8 @@ export const PATH_FIXTURES: Record<string, Record<string, Resolver>> = {
   // Signature-based: without the owner's signature every id is the same 404 (DESIGN.md avatar URLs).
   "/api/users/{id}/avatar": { id: memberWithAvatar },
   "/api/personas/{id}": { id: workspacePersona },
+  "/api/conversations/{id}": { id: conversationOf },
+  "/api/messages/{id}": { id: messageOf },
 };
 
 /** Distinctive parameter names, wherever they appear. Generic names such as `id` never go here. */

@@ -1,0 +1,623 @@
+/**
+ * Conversations: create, the workspace list (own + SHARED, keyset by last activity), the branch view with
+ * siblings, reactions and attachments, title / leaf changes, visibility, archive and soft delete.
+ * Access rules live in ./conversation-access.ts.
+ */
+import { and, eq, inArray, isNull, or, type SQL, sql } from "drizzle-orm";
+import { base64url } from "jose";
+import type { Deps } from "../../core/deps";
+import { ApiError } from "../../core/errors";
+import { isUuid, newId } from "../../core/ids";
+import type { DbOrTx } from "../../db/client";
+import {
+  type Conversation,
+  conversations,
+  files,
+  messageFiles,
+  messages,
+  personas,
+  type ReactionType,
+  reactions,
+  shareLinks,
+  users,
+} from "../../db/schema";
+import { recordAudit } from "../audit/audit.service";
+import {
+  type ConversationCaller,
+  conversationNotFound,
+  notTheOwner,
+  requireConversation,
+} from "./conversation-access";
+import {
+  type AttachmentDto,
+  type ConversationDetailDto,
+  type ConversationDto,
+  type ConversationMessageDto,
+  type CreateConversationInput,
+  type ListConversationsInput,
+  PREVIEW_CHARS,
+  type UpdateConversationInput,
+} from "./conversations.schemas";
+
+type Caller = ConversationCaller;
+
+// --- DTOs ---------------------------------------------------------------------------------------------------
+
+type SummaryRow = {
+  conversation: Conversation;
+  persona: { id: string; name: string; roleTitle: string | null; avatarUrl: string | null };
+  ownerName: string | null;
+  preview: string | null;
+};
+
+export function toConversationDto(row: SummaryRow, caller: Pick<Caller, "userId">): ConversationDto {
+  const c = row.conversation;
+  return {
+    id: c.id,
+    title: c.title,
+    visibility: c.visibility,
+    archived: c.archivedAt !== null,
+    persona: row.persona,
+    owner: { id: c.ownerId, name: row.ownerName },
+    isOwner: c.ownerId === caller.userId,
+    currentLeafId: c.currentLeafId,
+    lastMessagePreview: row.preview,
+    messageCount: c.messageCount,
+    lastMessageAt: c.lastMessageAt.toISOString(),
+    createdAt: c.createdAt.toISOString(),
+    updatedAt: c.updatedAt.toISOString(),
+  };
+}
+
+/** The URL an attachment is fetched from with the bearer token (the files routes serve it). */
+export const attachmentUrl = (deps: Pick<Deps, "config">, fileId: string) =>
+  new URL(`/api/files/${fileId}`, deps.config.APP_BASE_URL).toString();
+
+/** The conversation with its persona summary, owner name and preview, when the caller can see it. */
+async function readSummary(
+  db: DbOrTx,
+  caller: Caller,
+  conversationId: string,
+  visibleOnly = true,
+): Promise<SummaryRow | null> {
+  if (!isUuid(conversationId)) return null;
+  const [row] = await db
+    .select({
+      conversation: conversations,
+      persona: {
+        id: personas.id,
+        name: personas.name,
+        roleTitle: personas.roleTitle,
+        avatarUrl: personas.avatarUrl,
+      },
+      ownerName: users.name,
+      preview: sql<string | null>`left(${messages.content}, ${PREVIEW_CHARS})`,
+    })
+    .from(conversations)
+    .innerJoin(personas, eq(personas.id, conversations.personaId))
+    .innerJoin(
+      users,
+      and(eq(users.workspaceId, conversations.workspaceId), eq(users.id, conversations.ownerId)),
+    )
+    .leftJoin(
+      messages,
+      and(eq(messages.conversationId, conversations.id), eq(messages.id, conversations.currentLeafId)),
+    )
+    .where(
+      and(
+        eq(conversations.id, conversationId.toLowerCase()),
+        eq(conversations.workspaceId, caller.workspaceId),
+        isNull(conversations.deletedAt),
+        visibleOnly
+          ? or(eq(conversations.ownerId, caller.userId), eq(conversations.visibility, "SHARED"))
+          : undefined,
+      ),
+    )
+    .limit(1);
+  return row ?? null;
+}
+
+async function summaryDto(db: DbOrTx, caller: Caller, conversationId: string): Promise<ConversationDto> {
+  const row = await readSummary(db, caller, conversationId);
+  if (!row) throw conversationNotFound();
+  return toConversationDto(row, caller);
+}
+
+// --- create -------------------------------------------------------------------------------------------------
+
+/**
+ * A new, empty PRIVATE conversation with an active persona the workspace can see (global or its own; any
+ * other id is 404). Audited CONVERSATION_CREATED.
+ */
+export async function createConversation(
+  deps: Deps,
+  caller: Caller,
+  input: CreateConversationInput,
+): Promise<ConversationDto> {
+  const id = newId();
+  await deps.db.transaction(async (tx) => {
+    const [persona] = await tx
+      .select({ id: personas.id })
+      .from(personas)
+      .where(
+        and(
+          eq(personas.id, input.personaId),
+          eq(personas.isActive, true),
+          or(isNull(personas.workspaceId), eq(personas.workspaceId, caller.workspaceId)),
+        ),
+      )
+      // Keeps a concurrent deactivation from landing between this check and the insert.
+      .for("share");
+    if (!persona) throw new ApiError("NOT_FOUND", "No such persona.");
+    await tx.insert(conversations).values({
+      id,
+      workspaceId: caller.workspaceId,
+      ownerId: caller.userId,
+      personaId: persona.id,
+      title: input.title ?? null,
+      visibility: "PRIVATE",
+    });
+    await recordAudit(deps, tx, {
+      type: "CONVERSATION_CREATED",
+      workspaceId: caller.workspaceId,
+      actorUserId: caller.userId,
+      targetType: "conversation",
+      targetId: id,
+      data: { via: "POST /api/conversations", personaId: persona.id },
+    });
+  });
+  return summaryDto(deps.db, caller, id);
+}
+
+// --- list ---------------------------------------------------------------------------------------------------
+
+/** Keyset position: last_message_at with microseconds (a JS Date drops them) and the id that breaks ties. */
+type Cursor = { t: string; i: string };
+const CURSOR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+const encodeCursor = (cursor: Cursor) => base64url.encode(JSON.stringify(cursor));
+
+function decodeCursor(value: string): Cursor {
+  const invalid = () =>
+    new ApiError("VALIDATION_FAILED", "The request is invalid.", {
+      errors: [{ path: "query.cursor", message: "not a cursor of this list" }],
+    });
+  let parsed: Partial<Cursor> | null;
+  try {
+    parsed = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(base64url.decode(value)),
+    );
+  } catch {
+    throw invalid();
+  }
+  if (
+    typeof parsed !== "object" ||
+    parsed === null ||
+    typeof parsed.t !== "string" ||
+    !CURSOR_TIMESTAMP.test(parsed.t) ||
+    typeof parsed.i !== "string" ||
+    !isUuid(parsed.i)
+  ) {
+    throw invalid();
+  }
+  return { t: parsed.t, i: parsed.i.toLowerCase() };
+}
+
+/** `%`, `_` and `\` match themselves in the ILIKE pattern (the pattern's escape character is `\`). */
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/**
+ * The list query. "Own + SHARED of the workspace" is a UNION ALL of two arms, each an ordered, limited index
+ * scan — own conversations on `conversations_owner_idx` (owner_id, archived_at, last_message_at DESC, id DESC),
+ * others' SHARED ones on the partial `conversations_workspace_visibility_idx` (workspace_id, visibility,
+ * last_message_at DESC, id DESC) — merged and cut to the page; an OR of both would defeat either index.
+ * The keyset is a row comparison on (last_message_at, id), never OFFSET. Exported for the EXPLAIN test.
+ */
+export function listConversationsQuery(
+  caller: Pick<Caller, "userId" | "workspaceId">,
+  input: Pick<ListConversationsInput, "archived" | "personaId" | "q" | "limit">,
+  cursor: Cursor | null,
+): SQL {
+  const filters: SQL[] = [
+    sql`c.workspace_id = ${caller.workspaceId}`,
+    sql`c.deleted_at IS NULL`,
+    input.archived === "true" ? sql`c.archived_at IS NOT NULL` : sql`c.archived_at IS NULL`,
+  ];
+  if (input.personaId) filters.push(sql`c.persona_id = ${input.personaId}`);
+  if (input.q) filters.push(sql`c.title ILIKE ${`%${escapeLike(input.q)}%`}`);
+  if (cursor) {
+    filters.push(sql`(c.last_message_at, c.id) < (${cursor.t}::timestamptz, ${cursor.i}::uuid)`);
+  }
+  const where = sql.join(filters, sql` AND `);
+  const take = input.limit + 1;
+  const columns = sql.raw(`c.id, c.workspace_id, c.title, c.visibility, c.archived_at, c.owner_id,
+    c.persona_id, c.current_leaf_id, c.message_count, c.last_message_at, c.created_at, c.updated_at`);
+  return sql`
+    WITH page AS (
+      (SELECT ${columns} FROM conversations c
+        WHERE c.owner_id = ${caller.userId} AND ${where}
+        ORDER BY c.last_message_at DESC, c.id DESC LIMIT ${take})
+      UNION ALL
+      (SELECT ${columns} FROM conversations c
+        WHERE c.visibility = 'SHARED' AND c.owner_id <> ${caller.userId} AND ${where}
+        ORDER BY c.last_message_at DESC, c.id DESC LIMIT ${take})
+      ORDER BY last_message_at DESC, id DESC
+      LIMIT ${take}
+    )
+    SELECT c.id, c.title, c.visibility, c.archived_at, c.owner_id, c.current_leaf_id, c.message_count,
+           c.last_message_at, c.created_at, c.updated_at,
+           to_char(c.last_message_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_time,
+           p.id AS persona_id, p.name AS persona_name, p.role_title AS persona_role_title,
+           p.avatar_url AS persona_avatar_url, u.name AS owner_name, left(m.content, ${PREVIEW_CHARS}) AS preview
+      FROM page c
+      JOIN personas p ON p.id = c.persona_id
+      JOIN users u ON u.workspace_id = c.workspace_id AND u.id = c.owner_id
+      LEFT JOIN messages m ON m.conversation_id = c.id AND m.id = c.current_leaf_id
+     ORDER BY c.last_message_at DESC, c.id DESC`;
+}
+
+type ListRow = {
+  id: string;
+  title: string | null;
+  visibility: "PRIVATE" | "SHARED";
+  archived_at: Date | string | null;
+  owner_id: string;
+  current_leaf_id: string | null;
+  message_count: number;
+  last_message_at: Date | string;
+  created_at: Date | string;
+  updated_at: Date | string;
+  cursor_time: string;
+  persona_id: string;
+  persona_name: string;
+  persona_role_title: string | null;
+  persona_avatar_url: string | null;
+  owner_name: string | null;
+  preview: string | null;
+};
+
+const date = (value: Date | string) => (value instanceof Date ? value : new Date(value));
+
+/** Own conversations and the workspace's SHARED ones, newest activity first. */
+export async function listConversations(
+  deps: Pick<Deps, "db">,
+  caller: Caller,
+  input: ListConversationsInput,
+): Promise<{ items: ConversationDto[]; nextCursor: string | null }> {
+  const cursor = input.cursor ? decodeCursor(input.cursor) : null;
+  const rows = Array.from(await deps.db.execute<ListRow>(listConversationsQuery(caller, input, cursor)));
+  const page = rows.slice(0, input.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((r) => ({
+      id: r.id,
+      title: r.title,
+      visibility: r.visibility,
+      archived: r.archived_at !== null,
+      persona: {
+        id: r.persona_id,
+        name: r.persona_name,
+        roleTitle: r.persona_role_title,
+        avatarUrl: r.persona_avatar_url,
+      },
+      owner: { id: r.owner_id, name: r.owner_name },
+      isOwner: r.owner_id === caller.userId,
+      currentLeafId: r.current_leaf_id,
+      lastMessagePreview: r.preview,
+      messageCount: Number(r.message_count),
+      lastMessageAt: date(r.last_message_at).toISOString(),
+      createdAt: date(r.created_at).toISOString(),
+      updatedAt: date(r.updated_at).toISOString(),
+    })),
+    nextCursor: rows.length > input.limit && last ? encodeCursor({ t: last.cursor_time, i: last.id }) : null,
+  };
+}
+
+// --- branch view --------------------------------------------------------------------------------------------
+
+type Node = { id: string; parentId: string | null };
+
+const invalidMessage = (path: string, message: string) =>
+  new ApiError("VALIDATION_FAILED", "The request is invalid.", { errors: [{ path, message }] });
+
+/** Every message of the conversation as (id, parent), oldest first — the tree's shape, no content. */
+async function treeOf(db: DbOrTx, workspaceId: string, conversationId: string): Promise<Node[]> {
+  return db
+    .select({ id: messages.id, parentId: messages.parentId })
+    .from(messages)
+    .where(and(eq(messages.workspaceId, workspaceId), eq(messages.conversationId, conversationId)))
+    .orderBy(messages.createdAt, messages.id);
+}
+
+/** Children lists (oldest first) keyed by parent id; roots under "". */
+function childrenOf(nodes: Node[]): Map<string, string[]> {
+  const children = new Map<string, string[]>();
+  for (const node of nodes) {
+    const key = node.parentId ?? "";
+    const list = children.get(key);
+    if (list) list.push(node.id);
+    else children.set(key, [node.id]);
+  }
+  return children;
+}
+
+/** The root → `leafId` path, continued down through the newest child to a leaf. */
+function branchThrough(nodes: Node[], children: Map<string, string[]>, leafId: string): Node[] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const up: Node[] = [];
+  for (let node = byId.get(leafId); node; node = node.parentId ? byId.get(node.parentId) : undefined) {
+    up.push(node);
+    if (up.length > nodes.length) break; // a cycle cannot exist (FKs), but never loop forever
+  }
+  const path = up.reverse();
+  for (let last = path.at(-1); last; ) {
+    const next = children.get(last.id)?.at(-1);
+    const node = next ? byId.get(next) : undefined;
+    if (!node) break;
+    path.push(node);
+    last = node;
+  }
+  return path;
+}
+
+/** Reaction counts and the caller's own reaction for the given messages. */
+async function reactionsFor(db: DbOrTx, caller: Caller, messageIds: string[]) {
+  const counts = new Map<string, { LIKE: number; DISLIKE: number }>();
+  const mine = new Map<string, ReactionType>();
+  if (messageIds.length === 0) return { counts, mine };
+  const rows = await db
+    .select({
+      messageId: reactions.messageId,
+      type: reactions.type,
+      n: sql<number>`count(*)::int`,
+      mine: sql<boolean>`bool_or(${reactions.userId} = ${caller.userId})`,
+    })
+    .from(reactions)
+    .where(and(eq(reactions.workspaceId, caller.workspaceId), inArray(reactions.messageId, messageIds)))
+    .groupBy(reactions.messageId, reactions.type);
+  for (const row of rows) {
+    const entry = counts.get(row.messageId) ?? { LIKE: 0, DISLIKE: 0 };
+    entry[row.type] = Number(row.n);
+    counts.set(row.messageId, entry);
+    if (row.mine) mine.set(row.messageId, row.type);
+  }
+  return { counts, mine };
+}
+
+/** Attachments of the given messages (only READY files are ever linked). */
+export async function attachmentsFor(
+  deps: Pick<Deps, "db" | "config">,
+  workspaceId: string,
+  messageIds: string[],
+): Promise<Map<string, AttachmentDto[]>> {
+  const out = new Map<string, AttachmentDto[]>();
+  if (messageIds.length === 0) return out;
+  const rows = await deps.db
+    .select({
+      messageId: messageFiles.messageId,
+      id: files.id,
+      filename: files.filename,
+      contentType: files.contentType,
+      sizeBytes: files.sizeBytes,
+    })
+    .from(messageFiles)
+    .innerJoin(files, and(eq(files.workspaceId, messageFiles.workspaceId), eq(files.id, messageFiles.fileId)))
+    .where(and(eq(messageFiles.workspaceId, workspaceId), inArray(messageFiles.messageId, messageIds)))
+    .orderBy(files.createdAt, files.id);
+  for (const { messageId, ...file } of rows) {
+    const list = out.get(messageId) ?? [];
+    list.push({ ...file, url: attachmentUrl(deps, file.id) });
+    out.set(messageId, list);
+  }
+  return out;
+}
+
+/**
+ * The conversation with one branch: the current one, or the one through `leafId` (a message of this
+ * conversation, else 400) continued to its newest leaf — the pointer does not move.
+ */
+export async function getConversation(
+  deps: Pick<Deps, "db" | "config">,
+  caller: Caller,
+  conversationId: string,
+  leafId?: string,
+): Promise<ConversationDetailDto> {
+  const summary = await readSummary(deps.db, caller, conversationId);
+  if (!summary) throw conversationNotFound();
+  const conversation = summary.conversation;
+  const nodes = await treeOf(deps.db, caller.workspaceId, conversation.id);
+  const children = childrenOf(nodes);
+  let start = conversation.currentLeafId;
+  if (leafId !== undefined) {
+    if (!nodes.some((n) => n.id === leafId.toLowerCase())) {
+      throw invalidMessage("query.leafId", "Not a message of this conversation.");
+    }
+    start = leafId.toLowerCase();
+  }
+  const path = start ? branchThrough(nodes, children, start) : [];
+  const ids = path.map((n) => n.id);
+
+  const [rows, reactionInfo, attachments] = await Promise.all([
+    ids.length
+      ? deps.db
+          .select()
+          .from(messages)
+          .where(and(eq(messages.workspaceId, caller.workspaceId), inArray(messages.id, ids)))
+      : Promise.resolve([]),
+    reactionsFor(deps.db, caller, ids),
+    attachmentsFor(deps, caller.workspaceId, ids),
+  ]);
+  const byId = new Map(rows.map((m) => [m.id, m]));
+  const items: ConversationMessageDto[] = [];
+  for (const node of path) {
+    const m = byId.get(node.id);
+    if (!m) continue;
+    const siblings = children.get(m.parentId ?? "") ?? [m.id];
+    items.push({
+      id: m.id,
+      parentId: m.parentId,
+      role: m.role,
+      content: m.content,
+      status: m.status,
+      authorId: m.authorId,
+      personaVersion: m.personaVersion,
+      createdAt: m.createdAt.toISOString(),
+      siblings: { index: siblings.indexOf(m.id), count: siblings.length, ids: siblings },
+      reactions: reactionInfo.counts.get(m.id) ?? { LIKE: 0, DISLIKE: 0 },
+      myReaction: reactionInfo.mine.get(m.id) ?? null,
+      attachments: attachments.get(m.id) ?? [],
+    });
+  }
+  return { ...toConversationDto(summary, caller), leafId: path.at(-1)?.id ?? null, messages: items };
+}
+
+// --- changes ------------------------------------------------------------------------------------------------
+
+/** Title and/or current leaf (a leaf message of this conversation, else 400). Owner only. */
+export async function updateConversation(
+  deps: Deps,
+  caller: Caller,
+  conversationId: string,
+  input: UpdateConversationInput,
+): Promise<ConversationDto> {
+  await deps.db.transaction(async (tx) => {
+    const conversation = await requireConversation(tx, caller, conversationId, { owner: true, lock: true });
+    const changes: Partial<Conversation> = {};
+    if (input.currentLeafId !== undefined) {
+      const leafId = input.currentLeafId.toLowerCase();
+      const [row] = await tx
+        .select({ id: messages.id })
+        .from(messages)
+        .where(and(eq(messages.conversationId, conversation.id), eq(messages.id, leafId)));
+      if (!row) throw invalidMessage("currentLeafId", "Not a message of this conversation.");
+      const [child] = await tx
+        .select({ id: messages.id })
+        .from(messages)
+        .where(and(eq(messages.conversationId, conversation.id), eq(messages.parentId, leafId)))
+        .limit(1);
+      if (child) throw invalidMessage("currentLeafId", "Not a leaf: this message has replies.");
+      changes.currentLeafId = leafId;
+    }
+    const titleChanged = input.title !== undefined && input.title !== conversation.title;
+    if (titleChanged) changes.title = input.title ?? null;
+    if (Object.keys(changes).length === 0) return;
+    await tx.update(conversations).set(changes).where(eq(conversations.id, conversation.id));
+    if (titleChanged) {
+      await recordAudit(deps, tx, {
+        type: "CONVERSATION_TITLE_UPDATED",
+        workspaceId: caller.workspaceId,
+        actorUserId: caller.userId,
+        targetType: "conversation",
+        targetId: conversation.id,
+        data: { via: "PATCH /api/conversations/{id}", cleared: input.title === null },
+      });
+    }
+  });
+  return summaryDto(deps.db, caller, conversationId);
+}
+
+/** Revokes every live share link of the conversation; returns how many. */
+async function revokeShareLinks(tx: DbOrTx, workspaceId: string, conversationId: string): Promise<number> {
+  const revoked = await tx
+    .update(shareLinks)
+    .set({ revokedAt: sql`now()` })
+    .where(
+      and(
+        eq(shareLinks.workspaceId, workspaceId),
+        eq(shareLinks.conversationId, conversationId),
+        isNull(shareLinks.revokedAt),
+      ),
+    )
+    .returning({ id: shareLinks.id });
+  return revoked.length;
+}
+
+/**
+ * PRIVATE ↔ SHARED. The owner may do either; an ADMIN who is not the owner may only make a SHARED conversation
+ * PRIVATE (anyone else: 403). Going PRIVATE revokes its share links in the same transaction.
+ */
+export async function setVisibility(
+  deps: Deps,
+  caller: Caller,
+  conversationId: string,
+  visibility: "PRIVATE" | "SHARED",
+): Promise<ConversationDto> {
+  return deps.db.transaction(async (tx) => {
+    const conversation = await requireConversation(tx, caller, conversationId, { lock: true });
+    const isOwner = conversation.ownerId === caller.userId;
+    if (!isOwner && !(caller.role === "ADMIN" && visibility === "PRIVATE")) throw notTheOwner();
+    if (conversation.visibility !== visibility) {
+      await tx.update(conversations).set({ visibility }).where(eq(conversations.id, conversation.id));
+      const revokedLinks =
+        visibility === "PRIVATE" ? await revokeShareLinks(tx, caller.workspaceId, conversation.id) : 0;
+      await recordAudit(deps, tx, {
+        type: "CONVERSATION_VISIBILITY_CHANGED",
+        workspaceId: caller.workspaceId,
+        actorUserId: caller.userId,
+        targetType: "conversation",
+        targetId: conversation.id,
+        data: {
+          via: "PATCH /api/conversations/{id}/visibility",
+          from: conversation.visibility,
+          to: visibility,
+          byAdmin: !isOwner,
+          revokedLinks,
+        },
+      });
+    }
+    // Read inside the transaction and without the visibility filter: an admin who just made someone's
+    // conversation PRIVATE still gets the result of its own change (and can no longer read it afterwards).
+    const row = await readSummary(tx, caller, conversation.id, false);
+    if (!row) throw conversationNotFound();
+    return toConversationDto(row, caller);
+  });
+}
+
+/** Archive or unarchive (owner only); audited CONVERSATION_ARCHIVED with `archived`. */
+export async function setArchived(
+  deps: Deps,
+  caller: Caller,
+  conversationId: string,
+  archived: boolean,
+): Promise<ConversationDto> {
+  await deps.db.transaction(async (tx) => {
+    const conversation = await requireConversation(tx, caller, conversationId, { owner: true, lock: true });
+    if ((conversation.archivedAt !== null) === archived) return;
+    await tx
+      .update(conversations)
+      .set({ archivedAt: archived ? sql`now()` : null })
+      .where(eq(conversations.id, conversation.id));
+    await recordAudit(deps, tx, {
+      type: "CONVERSATION_ARCHIVED",
+      workspaceId: caller.workspaceId,
+      actorUserId: caller.userId,
+      targetType: "conversation",
+      targetId: conversation.id,
+      data: { via: "PATCH /api/conversations/{id}/archive", archived },
+    });
+  });
+  return summaryDto(deps.db, caller, conversationId);
+}
+
+/**
+ * Soft delete (owner only): hidden from every route at once, its share links revoked; rows and files are
+ * purged by the daily conversation-purge job.
+ */
+export async function deleteConversation(deps: Deps, caller: Caller, conversationId: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const conversation = await requireConversation(tx, caller, conversationId, { owner: true, lock: true });
+    await tx
+      .update(conversations)
+      .set({ deletedAt: sql`now()` })
+      .where(eq(conversations.id, conversation.id));
+    const revokedLinks = await revokeShareLinks(tx, caller.workspaceId, conversation.id);
+    await recordAudit(deps, tx, {
+      type: "CONVERSATION_DELETED",
+      workspaceId: caller.workspaceId,
+      actorUserId: caller.userId,
+      targetType: "conversation",
+      targetId: conversation.id,
+      data: { via: "DELETE /api/conversations/{id}", revokedLinks },
+    });
+  });
+}
