@@ -15,6 +15,7 @@ import { conversationsRouter } from "./modules/conversations/conversations.index
 import { messagesRouter } from "./modules/messages/messages.index";
 import { oauthRouter } from "./modules/oauth/oauth.index";
 import { personasRouter } from "./modules/personas/personas.index";
+import { sharingRouter } from "./modules/sharing/sharing.index";
 import { systemRouter } from "./modules/system/system.index";
 import { usersRouter } from "./modules/users/users.index";
 import { webhooksRouter } from "./modules/webhooks/webhooks.index";
@@ -38,6 +39,7 @@ export function createApp() {
   app.route("/", webhooksRouter);
   app.route("/", conversationsRouter);
   app.route("/", messagesRouter);
+  app.route("/", sharingRouter);
   app.route("/", auditRouter);
   app.route("/", workspacesRouter);
   app.route("/", adminRouter);

@@ -2,7 +2,11 @@
  * Fixtures of the conversation, message and share-link routes for the generated suites: one SHARED
  * conversation owned by the tenant's MEMBER (so its ADMIN can read it back), with a two-message branch.
  */
+import { hashToken, randomToken } from "../../src/core/crypto";
+import { newId } from "../../src/core/ids";
+import { shareLinks } from "../../src/db/schema";
 import { insertConversation, insertMessage, insertPersona } from "../conversations/support";
+import { withDb } from "../helpers/db";
 import type { FixtureTenant } from "./fixtures";
 
 type ConversationFixture = { conversationId: string; userMessageId: string; replyId: string };
@@ -42,3 +46,22 @@ export const conversationOf = async (t: FixtureTenant) => (await conversationFix
 
 /** The MEMBER's USER message (editable, reactable). */
 export const messageOf = async (t: FixtureTenant) => (await conversationFixture(t)).userMessageId;
+
+/** A live share link of the conversation. */
+export const shareLinkOf = (t: FixtureTenant) =>
+  t.once("shareLink", async () => {
+    const { conversationId, replyId } = await conversationFixture(t);
+    const id = newId();
+    await withDb(async (db) =>
+      db.insert(shareLinks).values({
+        id,
+        workspaceId: t.workspace.id,
+        conversationId,
+        leafMessageId: replyId,
+        tokenHash: await hashToken(randomToken()),
+        createdBy: t.member.id,
+        expiresAt: new Date(Date.now() + 7 * 86_400_000),
+      }),
+    );
+    return id;
+  });

@@ -23,7 +23,7 @@ import { signIn } from "../helpers/auth";
 import { withDb } from "../helpers/db";
 import { createTenant, type Tenant, unique } from "../helpers/factories";
 import { api, describeResponse } from "../helpers/request";
-import { conversationOf, messageOf } from "./conversation-fixtures";
+import { conversationOf, messageOf, shareLinkOf } from "./conversation-fixtures";
 import type { Operation } from "./openapi-operations";
 
 /** A tenant with signed-in ADMIN and MEMBER, plus lazily created objects for the fixtures. */
@@ -140,6 +140,7 @@ export const PARAM_FIXTURES: Record<string, Resolver> = {
   uid: (t) => t.member.id,
   invitationId: invitationOf,
   sessionId: memberSession,
+  shareId: shareLinkOf,
 };
 
 /** Per-operation overrides, keyed `<METHOD> <path>`. */

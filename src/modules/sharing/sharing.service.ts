@@ -1,0 +1,274 @@
+/**
+ * Share links (API.md "Conversations…", DESIGN.md "Secrets and tokens"): a random 32-byte token shown once,
+ * only its SHA-256 stored; the branch is frozen at the conversation's current leaf when the link is made.
+ * The public view rechecks everything on every request (link live, conversation still SHARED and not
+ * deleted) and answers the same 404 for every failure.
+ */
+import { and, asc, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { hashToken, randomToken } from "../../core/crypto";
+import type { Deps } from "../../core/deps";
+import { ApiError } from "../../core/errors";
+import { isUuid, newId } from "../../core/ids";
+import { conversations, files, messageFiles, personas, type ShareLink, shareLinks } from "../../db/schema";
+import { recordAudit } from "../audit/audit.service";
+import {
+  type ConversationCaller,
+  notTheOwner,
+  requireConversation,
+} from "../conversations/conversation-access";
+import {
+  type CreatedShareDto,
+  type PublicConversationDto,
+  SHARE_DAYS_DEFAULT,
+  type ShareLinkDto,
+} from "./sharing.schemas";
+
+/** The shape of `randomToken()`: 32 bytes as base64url. Anything else is 404 without a query. */
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+const shareNotFound = () => new ApiError("NOT_FOUND", "No such share link.");
+/** The one answer of GET /p/{token} for unknown, expired, revoked and no-longer-shared links. */
+const publicNotFound = () =>
+  new ApiError("NOT_FOUND", "This link does not exist or no longer works.", { headers: PUBLIC_HEADERS });
+
+/** Headers of every /p/ answer, refusals included: never cached, never leaked through a Referer. */
+export const PUBLIC_HEADERS = { "Cache-Control": "no-store", "Referrer-Policy": "no-referrer" };
+
+export function toShareLinkDto(row: ShareLink, now = Date.now()): ShareLinkDto {
+  return {
+    id: row.id,
+    leafMessageId: row.leafMessageId,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+    revokedAt: row.revokedAt?.toISOString() ?? null,
+    active: row.revokedAt === null && row.expiresAt.getTime() > now,
+    viewCount: row.viewCount,
+    lastViewedAt: row.lastViewedAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Owner only, SHARED conversations only (409 CONVERSATION_NOT_SHARED), with at least one message (the link
+ * freezes the current leaf). Audited SHARED_LINK_CREATED.
+ */
+export async function createShareLink(
+  deps: Deps,
+  caller: ConversationCaller,
+  conversationId: string,
+  input: { expiresInDays?: number },
+): Promise<CreatedShareDto> {
+  const token = randomToken();
+  const tokenHash = await hashToken(token);
+  const days = input.expiresInDays ?? SHARE_DAYS_DEFAULT;
+  const id = newId();
+  const expiresAt = await deps.db.transaction(async (tx) => {
+    // The lock orders this against a concurrent switch to PRIVATE (which revokes links).
+    const conversation = await requireConversation(tx, caller, conversationId, { owner: true, lock: true });
+    if (conversation.visibility !== "SHARED") {
+      throw new ApiError("CONVERSATION_NOT_SHARED", "Share the conversation with the workspace first.");
+    }
+    if (!conversation.currentLeafId) {
+      throw new ApiError("VALIDATION_FAILED", "The request is invalid.", {
+        errors: [{ path: "(conversation)", message: "The conversation has no messages to share yet." }],
+      });
+    }
+    const [row] = await tx
+      .insert(shareLinks)
+      .values({
+        id,
+        workspaceId: caller.workspaceId,
+        conversationId: conversation.id,
+        leafMessageId: conversation.currentLeafId,
+        tokenHash,
+        createdBy: caller.userId,
+        expiresAt: sql`now() + make_interval(days => ${days})`,
+      })
+      .returning({ expiresAt: shareLinks.expiresAt });
+    if (!row) throw new Error("share link insert returned nothing");
+    await recordAudit(deps, tx, {
+      type: "SHARED_LINK_CREATED",
+      workspaceId: caller.workspaceId,
+      actorUserId: caller.userId,
+      targetType: "share_link",
+      targetId: id,
+      data: {
+        via: "POST /api/conversations/{id}/share",
+        conversationId: conversation.id,
+        leafMessageId: conversation.currentLeafId,
+        expiresInDays: days,
+      },
+    });
+    return row.expiresAt;
+  });
+  return {
+    id,
+    url: new URL(`/p/${token}`, deps.config.APP_BASE_URL).toString(),
+    expiresAt: expiresAt.toISOString(),
+  };
+}
+
+/** Owner, or the workspace ADMIN: the conversation must be visible to the caller (else 404), else 403. */
+async function requireOwnerOrAdmin(
+  db: Deps["db"],
+  caller: ConversationCaller,
+  conversationId: string,
+  lock = false,
+) {
+  const conversation = await requireConversation(db, caller, conversationId, { lock });
+  if (conversation.ownerId !== caller.userId && caller.role !== "ADMIN") throw notTheOwner();
+  return conversation;
+}
+
+/** Every link of the conversation, newest first (never a token or URL). Owner or admin. */
+export async function listShareLinks(
+  deps: Pick<Deps, "db">,
+  caller: ConversationCaller,
+  conversationId: string,
+): Promise<{ items: ShareLinkDto[] }> {
+  const conversation = await requireOwnerOrAdmin(deps.db, caller, conversationId);
+  const rows = await deps.db
+    .select()
+    .from(shareLinks)
+    .where(
+      and(eq(shareLinks.workspaceId, caller.workspaceId), eq(shareLinks.conversationId, conversation.id)),
+    )
+    .orderBy(desc(shareLinks.createdAt), desc(shareLinks.id));
+  const now = Date.now();
+  return { items: rows.map((row) => toShareLinkDto(row, now)) };
+}
+
+/** Revokes one link (owner or admin); revoking a revoked link changes nothing. Audited SHARED_LINK_REVOKED. */
+export async function revokeShareLink(
+  deps: Deps,
+  caller: ConversationCaller,
+  conversationId: string,
+  shareId: string,
+): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const conversation = await requireOwnerOrAdmin(tx, caller, conversationId, true);
+    if (!isUuid(shareId)) throw shareNotFound();
+    const [link] = await tx
+      .select({ id: shareLinks.id, revokedAt: shareLinks.revokedAt })
+      .from(shareLinks)
+      .where(
+        and(
+          eq(shareLinks.id, shareId.toLowerCase()),
+          eq(shareLinks.workspaceId, caller.workspaceId),
+          eq(shareLinks.conversationId, conversation.id),
+        ),
+      );
+    if (!link) throw shareNotFound();
+    if (link.revokedAt) return;
+    await tx.update(shareLinks).set({ revokedAt: sql`now()` }).where(eq(shareLinks.id, link.id));
+    await recordAudit(deps, tx, {
+      type: "SHARED_LINK_REVOKED",
+      workspaceId: caller.workspaceId,
+      actorUserId: caller.userId,
+      targetType: "share_link",
+      targetId: link.id,
+      data: {
+        via: "DELETE /api/conversations/{id}/shares/{shareId}",
+        conversationId: conversation.id,
+        byAdmin: conversation.ownerId !== caller.userId,
+      },
+    });
+  });
+}
+
+type BranchRow = { id: string; role: "USER" | "ASSISTANT"; content: string; created_at: Date | string };
+
+/**
+ * The public view of a link: counts the view (view_count, last_viewed_at) in the same statement that checks
+ * the link is live and its conversation still SHARED and not deleted, audits SHARED_LINK_ACCESSED (anonymous)
+ * in the same transaction, and returns the frozen branch — persona public fields, role, content, time and
+ * attachment names only.
+ */
+export async function viewSharedConversation(deps: Deps, token: string): Promise<PublicConversationDto> {
+  if (!TOKEN_PATTERN.test(token)) throw publicNotFound();
+  const tokenHash = await hashToken(token);
+  return deps.db.transaction(async (tx) => {
+    const [link] = await tx
+      .update(shareLinks)
+      .set({ viewCount: sql`${shareLinks.viewCount} + 1`, lastViewedAt: sql`now()` })
+      .from(conversations)
+      .where(
+        and(
+          eq(shareLinks.tokenHash, tokenHash),
+          isNull(shareLinks.revokedAt),
+          sql`${shareLinks.expiresAt} > now()`,
+          eq(conversations.workspaceId, shareLinks.workspaceId),
+          eq(conversations.id, shareLinks.conversationId),
+          eq(conversations.visibility, "SHARED"),
+          isNull(conversations.deletedAt),
+        ),
+      )
+      .returning({
+        id: shareLinks.id,
+        workspaceId: shareLinks.workspaceId,
+        conversationId: shareLinks.conversationId,
+        leafMessageId: shareLinks.leafMessageId,
+        expiresAt: shareLinks.expiresAt,
+        title: conversations.title,
+        personaId: conversations.personaId,
+      });
+    if (!link) throw publicNotFound();
+
+    const [persona] = await tx
+      .select({
+        name: personas.name,
+        personalName: personas.personalName,
+        roleTitle: personas.roleTitle,
+        about: personas.about,
+        avatarUrl: personas.avatarUrl,
+      })
+      .from(personas)
+      .where(eq(personas.id, link.personaId));
+    if (!persona) throw publicNotFound();
+
+    const branch = Array.from(
+      await tx.execute<BranchRow>(sql`
+        WITH RECURSIVE branch AS (
+          SELECT id, parent_id, role, content, created_at, 1 AS depth
+            FROM messages WHERE conversation_id = ${link.conversationId} AND id = ${link.leafMessageId}
+          UNION ALL
+          SELECT m.id, m.parent_id, m.role, m.content, m.created_at, b.depth + 1
+            FROM messages m JOIN branch b ON m.id = b.parent_id
+           WHERE m.conversation_id = ${link.conversationId}
+        )
+        SELECT id, role, content, created_at FROM branch ORDER BY depth DESC`),
+    );
+    const ids = branch.map((m) => m.id);
+    const names = ids.length
+      ? await tx
+          .select({ messageId: messageFiles.messageId, filename: files.filename })
+          .from(messageFiles)
+          .innerJoin(
+            files,
+            and(eq(files.workspaceId, messageFiles.workspaceId), eq(files.id, messageFiles.fileId)),
+          )
+          .where(and(eq(messageFiles.workspaceId, link.workspaceId), inArray(messageFiles.messageId, ids)))
+          .orderBy(asc(files.createdAt), asc(files.id))
+      : [];
+
+    await recordAudit(deps, tx, {
+      type: "SHARED_LINK_ACCESSED",
+      workspaceId: link.workspaceId,
+      actorType: "ANONYMOUS",
+      targetType: "share_link",
+      targetId: link.id,
+      data: { via: "GET /p/{token}", conversationId: link.conversationId },
+    });
+    return {
+      title: link.title,
+      persona,
+      messages: branch.map((m) => ({
+        role: m.role,
+        content: m.content,
+        createdAt: (m.created_at instanceof Date ? m.created_at : new Date(m.created_at)).toISOString(),
+        attachments: names.filter((n) => n.messageId === m.id).map((n) => ({ filename: n.filename })),
+      })),
+      expiresAt: link.expiresAt.toISOString(),
+    };
+  });
+}
