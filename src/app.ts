@@ -12,6 +12,7 @@ import { authRouter } from "./modules/auth/auth.index";
 import { keysRouter } from "./modules/auth/keys.index";
 import { chatRouter } from "./modules/chat/chat.index";
 import { conversationsRouter } from "./modules/conversations/conversations.index";
+import { filesRouter } from "./modules/files/files.index";
 import { messagesRouter } from "./modules/messages/messages.index";
 import { oauthRouter } from "./modules/oauth/oauth.index";
 import { personasRouter } from "./modules/personas/personas.index";
@@ -40,6 +41,7 @@ export function createApp() {
   app.route("/", conversationsRouter);
   app.route("/", messagesRouter);
   app.route("/", sharingRouter);
+  app.route("/", filesRouter);
   app.route("/", auditRouter);
   app.route("/", workspacesRouter);
   app.route("/", adminRouter);

@@ -1,15 +1,23 @@
 /**
- * Fixtures of the conversation, message and share-link routes for the generated suites: one SHARED
- * conversation owned by the tenant's MEMBER (so its ADMIN can read it back), with a two-message branch.
+ * Fixtures of the conversation, message, share-link and file routes for the generated suites: one SHARED
+ * conversation owned by the tenant's MEMBER (so its ADMIN can read it back), with a two-message branch, a live
+ * share link and a READY attachment (row + R2 object).
  */
+import { env } from "cloudflare:test";
 import { hashToken, randomToken } from "../../src/core/crypto";
 import { newId } from "../../src/core/ids";
-import { shareLinks } from "../../src/db/schema";
+import { files, messageFiles, shareLinks } from "../../src/db/schema";
+import { attachmentKey } from "../../src/modules/files/files.service";
 import { insertConversation, insertMessage, insertPersona } from "../conversations/support";
 import { withDb } from "../helpers/db";
 import type { FixtureTenant } from "./fixtures";
 
 type ConversationFixture = { conversationId: string; userMessageId: string; replyId: string };
+
+const PNG = Uint8Array.from(
+  atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="),
+  (c) => c.charCodeAt(0),
+);
 
 const conversations = new WeakMap<FixtureTenant, Promise<ConversationFixture>>();
 
@@ -63,5 +71,32 @@ export const shareLinkOf = (t: FixtureTenant) =>
         expiresAt: new Date(Date.now() + 7 * 86_400_000),
       }),
     );
+    return id;
+  });
+
+/** A READY attachment of the user message, with its object in R2. */
+export const readyFileOf = (t: FixtureTenant) =>
+  t.once("readyFile", async () => {
+    const { conversationId, userMessageId } = await conversationFixture(t);
+    const id = newId();
+    const key = attachmentKey(t.workspace.id, conversationId, id);
+    await env.FILES.put(key, PNG, { httpMetadata: { contentType: "image/png" } });
+    await withDb(async (db) => {
+      await db.insert(files).values({
+        id,
+        workspaceId: t.workspace.id,
+        conversationId,
+        uploaderId: t.member.id,
+        r2Key: key,
+        filename: "fixture.png",
+        contentType: "image/png",
+        sizeBytes: PNG.byteLength,
+        status: "READY",
+        uploadedAt: new Date(),
+      });
+      await db
+        .insert(messageFiles)
+        .values({ messageId: userMessageId, fileId: id, workspaceId: t.workspace.id });
+    });
     return id;
   });

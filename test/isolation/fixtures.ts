@@ -23,7 +23,7 @@ import { signIn } from "../helpers/auth";
 import { withDb } from "../helpers/db";
 import { createTenant, type Tenant, unique } from "../helpers/factories";
 import { api, describeResponse } from "../helpers/request";
-import { conversationOf, messageOf, shareLinkOf } from "./conversation-fixtures";
+import { conversationOf, messageOf, readyFileOf, shareLinkOf } from "./conversation-fixtures";
 import type { Operation } from "./openapi-operations";
 
 /** A tenant with signed-in ADMIN and MEMBER, plus lazily created objects for the fixtures. */
@@ -133,6 +133,7 @@ export const PATH_FIXTURES: Record<string, Record<string, Resolver>> = {
   "/api/personas/{id}": { id: workspacePersona },
   "/api/conversations/{id}": { id: conversationOf },
   "/api/messages/{id}": { id: messageOf },
+  "/api/files/{id}": { id: readyFileOf },
 };
 
 /** Distinctive parameter names, wherever they appear. Generic names such as `id` never go here. */
