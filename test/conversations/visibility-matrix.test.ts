@@ -17,6 +17,8 @@ type Route = {
   method: string;
   path: (ids: { conversationId: string; messageId: string }) => string;
   body?: (visibility: "PRIVATE" | "SHARED") => unknown;
+  /** Status of the conversation's one USER message (retry needs a FAILED one). */
+  messageStatus?: "COMPLETE" | "FAILED";
   expected: Cell;
 };
 
@@ -76,6 +78,47 @@ const ROUTES: Route[] = [
     body: () => ({ type: "LIKE" }),
     expected: { PRIVATE: privateOnlyOwner, SHARED: readable },
   },
+  {
+    name: "PATCH /api/messages/{id} (edit, relayed)",
+    method: "PATCH",
+    path: (ids) => `/api/messages/${ids.messageId}`,
+    body: () => ({ content: "edited" }),
+    expected: { PRIVATE: privateOnlyOwner, SHARED: ownerOnly },
+  },
+  {
+    name: "POST /api/messages/{id}/retry (a FAILED message)",
+    method: "POST",
+    path: (ids) => `/api/messages/${ids.messageId}/retry`,
+    messageStatus: "FAILED",
+    // Visible but not theirs: not retryable for them.
+    expected: { PRIVATE: privateOnlyOwner, SHARED: { owner: 200, member: 409, admin: 409, foreign: 404 } },
+  },
+  {
+    name: "POST /api/conversations/{id}/share",
+    method: "POST",
+    path: (ids) => `/api/conversations/${ids.conversationId}/share`,
+    body: () => ({}),
+    expected: {
+      PRIVATE: { owner: 409, member: 404, admin: 404, foreign: 404 },
+      SHARED: { owner: 201, member: 403, admin: 403, foreign: 404 },
+    },
+  },
+  {
+    name: "GET /api/conversations/{id}/shares",
+    method: "GET",
+    path: (ids) => `/api/conversations/${ids.conversationId}/shares`,
+    expected: { PRIVATE: privateOnlyOwner, SHARED: { owner: 200, member: 403, admin: 200, foreign: 404 } },
+  },
+  {
+    name: "POST /api/conversations/{id}/files",
+    method: "POST",
+    path: (ids) => `/api/conversations/${ids.conversationId}/files`,
+    body: () => ({ filename: "a.png", contentType: "image/png", size: 100 }),
+    expected: {
+      PRIVATE: { owner: 201, member: 404, admin: 404, foreign: 404 },
+      SHARED: { owner: 201, member: 403, admin: 403, foreign: 404 },
+    },
+  },
 ];
 
 describe("conversation visibility matrix", () => {
@@ -97,6 +140,7 @@ describe("conversation visibility matrix", () => {
         const messageId = await insertMessage(t.workspace.id, conversationId, {
           parent: null,
           author: t.owner.user,
+          status: route.messageStatus ?? "COMPLETE",
         });
         const res = await api(route.method, route.path({ conversationId, messageId }), {
           token: tokens[who],

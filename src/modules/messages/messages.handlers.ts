@@ -2,6 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
 import { authOf } from "../../middleware/auth";
+import * as edits from "./edit.service";
 import type * as routes from "./messages.routes";
 import * as reactions from "./reactions.service";
 
@@ -9,3 +10,11 @@ export const toggleReaction: RouteHandler<typeof routes.toggleReaction, AppEnv> 
   const { type } = c.req.valid("json");
   return c.json(await reactions.toggleReaction(depsFrom(c), authOf(c), c.req.valid("param").id, type), 200);
 };
+
+export const editMessage: RouteHandler<typeof routes.editMessage, AppEnv> = async (c) => {
+  const { content } = c.req.valid("json");
+  return c.json(await edits.editMessage(depsFrom(c), authOf(c), c.req.valid("param").id, content), 200);
+};
+
+export const retryMessage: RouteHandler<typeof routes.retryMessage, AppEnv> = async (c) =>
+  c.json(await edits.retryMessage(depsFrom(c), authOf(c), c.req.valid("param").id), 200);

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { REACTION_TYPES } from "../../db/schema";
+import { MAX_CHAT_MESSAGE_CHARS } from "../chat/chat.schemas";
 import { ReactionCountsSchema } from "../conversations/conversations.schemas";
 
 /** Path ids are plain strings: a malformed id is the same 404 as an unknown one. */
@@ -24,3 +25,14 @@ export const ReactionStateSchema = z
   })
   .openapi("ReactionState");
 export type ReactionStateDto = z.infer<typeof ReactionStateSchema>;
+
+export const EditMessageBody = z
+  .strictObject({
+    content: z
+      .string()
+      .min(1)
+      .max(MAX_CHAT_MESSAGE_CHARS)
+      .refine((value) => value.trim() !== "", "The message must not be blank.")
+      .openapi({ example: "Actually, how do I handle 'we already have a vendor'?" }),
+  })
+  .openapi("EditMessageRequest");
