@@ -16,6 +16,7 @@ import { filesRouter } from "./modules/files/files.index";
 import { messagesRouter } from "./modules/messages/messages.index";
 import { oauthRouter } from "./modules/oauth/oauth.index";
 import { personasRouter } from "./modules/personas/personas.index";
+import { platformRouter } from "./modules/platform/platform.index";
 import { sharingRouter } from "./modules/sharing/sharing.index";
 import { systemRouter } from "./modules/system/system.index";
 import { usersRouter } from "./modules/users/users.index";
@@ -45,6 +46,7 @@ export function createApp() {
   app.route("/", auditRouter);
   app.route("/", workspacesRouter);
   app.route("/", adminRouter);
+  app.route("/", platformRouter);
   mountDocs(app);
   mountPages(app);
 

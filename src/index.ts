@@ -1,8 +1,7 @@
 import { createApp } from "./app";
-import { createLogger } from "./core/logger";
 import { consumeEmailBatch } from "./email/consumer";
 import type { Env } from "./env";
-import { jobsFor } from "./jobs/schedule";
+import { runScheduled } from "./jobs/runner";
 
 export { PersonaGate } from "./durable-objects/persona-gate";
 export { RateLimiter } from "./durable-objects/rate-limiter";
@@ -17,11 +16,8 @@ export default {
     await consumeEmailBatch(batch, env);
   },
 
-  /** Cron Triggers → the named maintenance jobs of CONFIG.md. */
-  async scheduled(controller, _env, _ctx) {
-    const log = createLogger("info", { cron: controller.cron });
-    const jobs = jobsFor(controller.cron);
-    if (jobs.length === 0) log.warn("no jobs for this cron expression");
-    else log.info("scheduled run", { jobs });
+  /** Cron Triggers → the named maintenance jobs of CONFIG.md (src/jobs). */
+  async scheduled(controller, env, ctx) {
+    await runScheduled(env, ctx, controller.cron);
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -1,6 +1,5 @@
 /**
- * Cron expression → job names (CONFIG.md "Cron schedule"). The job functions arrive with the maintenance
- * issue; until then `scheduled()` resolves the names and records that nothing ran.
+ * Cron expression → job names (CONFIG.md "Cron schedule"); the functions are in jobs.ts, run by runner.ts.
  */
 export const CRON_SCHEDULE = {
   "*/15 * * * *": ["tokens", "files", "sessions", "shares", "chat-runs", "emails"],

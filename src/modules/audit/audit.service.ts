@@ -88,7 +88,8 @@ export async function recordAudit(
     targetType: input.targetType,
     targetId: input.targetId,
     data: input.data ?? {},
-    ip: deps.clientIp,
+    // Jobs and other system work have no client: no IP rather than a made-up one.
+    ip: deps.clientIp || null,
     userAgent: deps.userAgent,
     traceId: deps.traceId,
   });
