@@ -219,3 +219,26 @@ describe("POST /api/messages/{id}/retry", () => {
     ]);
   });
 });
+
+describe("concurrent edits", () => {
+  it("never corrupt the tree: each edit is a sibling with its own reply, the pointer ends on one of them", async () => {
+    const t = await conversationTenant();
+    const c = await fourMessages(t);
+    const results = await Promise.all(
+      ["one", "two", "three"].map((content) => edit(t.owner.token, c.u2, `edit ${content}`)),
+    );
+    for (const res of results) expect(res.status, describeResponse(res)).toBe(200);
+    const rows = await withDb((db) => db.select().from(messages).where(eq(messages.conversationId, c.id)));
+    const byId = new Map(rows.map((m) => [m.id, m]));
+    for (const res of results) {
+      expect(byId.get(res.body.userMessage.id)?.parentId).toBe(c.a1);
+      expect(byId.get(res.body.assistantMessage.id)?.parentId).toBe(res.body.userMessage.id);
+    }
+    expect(rows).toHaveLength(4 + 6);
+    const conversation = await conversationRow(c.id);
+    expect(results.map((r) => r.body.assistantMessage.id)).toContain(conversation?.currentLeafId);
+    expect(conversation?.messageCount).toBe(4 + 6);
+    const view = await api("GET", `/api/conversations/${c.id}`, { token: t.owner.token });
+    expect(view.body.messages[2].siblings.count).toBe(4);
+  });
+});
