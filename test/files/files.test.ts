@@ -3,7 +3,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { files, messageFiles } from "../../src/db/schema";
 import { signedDownloadUrl, signUploadToken } from "../../src/modules/files/file-urls";
-import { assertReadyFiles, linkAttachments } from "../../src/modules/files/files.service";
+import { assertReadyFiles, linkAttachments, relayAttachmentsOf } from "../../src/modules/files/files.service";
 import {
   auditsOf,
   type ConversationTenant,
@@ -287,6 +287,10 @@ describe("chat attachments (for the relay)", () => {
       expect(attachments).toHaveLength(1);
       expect(attachments[0]).toMatchObject({ fileId, filename: "picture.png", contentType: "image/png" });
       expect((await download(attachments[0]?.url as string)).status).toBe(200);
+      // A retry re-sends what is linked, with fresh signed URLs.
+      const again = await relayAttachmentsOf(deps, deps.db, t.workspace.id, messageId);
+      expect(again.map((a) => a.fileId)).toEqual([fileId]);
+      expect((await download(again[0]?.url as string)).status).toBe(200);
       const links = await withDb((db) =>
         db.select().from(messageFiles).where(eq(messageFiles.messageId, messageId)),
       );

@@ -395,4 +395,36 @@ export async function linkAttachments(
   );
 }
 
+/**
+ * The `attachments` of an already stored message (e.g. a retry re-sending a FAILED message): its linked READY
+ * files with fresh signed 10-minute download URLs, oldest first.
+ */
+export async function relayAttachmentsOf(
+  deps: Pick<Deps, "config">,
+  db: DbOrTx,
+  workspaceId: string,
+  messageId: string,
+): Promise<RelayAttachment[]> {
+  const rows = await db
+    .select({ file: files })
+    .from(messageFiles)
+    .innerJoin(files, and(eq(files.workspaceId, messageFiles.workspaceId), eq(files.id, messageFiles.fileId)))
+    .where(
+      and(
+        eq(messageFiles.workspaceId, workspaceId),
+        eq(messageFiles.messageId, messageId),
+        eq(files.status, "READY"),
+      ),
+    )
+    .orderBy(files.createdAt, files.id);
+  return Promise.all(
+    rows.map(async ({ file }) => ({
+      fileId: file.id,
+      filename: file.filename,
+      contentType: file.contentType,
+      url: await signedDownloadUrl(deps.config, file),
+    })),
+  );
+}
+
 export { signedDownloadUrl };
