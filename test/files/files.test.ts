@@ -1,7 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { files, messageFiles } from "../../src/db/schema";
+import { files, messageFiles, workspaces } from "../../src/db/schema";
 import { signedDownloadUrl, signUploadToken } from "../../src/modules/files/file-urls";
 import { assertReadyFiles, linkAttachments, relayAttachmentsOf } from "../../src/modules/files/files.service";
 import {
@@ -178,6 +178,21 @@ describe("PUT /api/uploads/{token}", () => {
     }
     expect(await objectsUnder(prefixOf(t, conversationId))).toEqual([]);
     expect(await objectsUnder(`attachments/${other.workspace.id}/`)).toEqual([]);
+    expect((await fileRow(fileId))?.status).toBe("PENDING");
+  });
+
+  it("refuses an upload into a workspace that became PENDING_DELETION meanwhile (409), storing nothing", async () => {
+    const { t, conversationId, fileId, uploadUrl } = await withTicket(PNG);
+    await withDb((db) =>
+      db
+        .update(workspaces)
+        .set({ status: "PENDING_DELETION", purgeAfter: new Date(Date.now() + 30 * 86_400_000) })
+        .where(eq(workspaces.id, t.workspace.id)),
+    );
+    const res = await put(uploadUrl, PNG);
+    expect(res.status, res.text).toBe(409);
+    expect(res.body.code).toBe("WORKSPACE_PENDING_DELETION");
+    expect(await objectsUnder(prefixOf(t, conversationId))).toEqual([]);
     expect((await fileRow(fileId))?.status).toBe("PENDING");
   });
 

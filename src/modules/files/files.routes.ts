@@ -75,6 +75,7 @@ export const uploadFile = createRoute({
       "NOT_FOUND",
       "PAYLOAD_TOO_LARGE",
       "UNSUPPORTED_MEDIA_TYPE",
+      "WORKSPACE_PENDING_DELETION",
       "DATABASE_UNAVAILABLE",
     ),
   },

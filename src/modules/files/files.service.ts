@@ -9,7 +9,7 @@ import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
 import { errorFields } from "../../core/logger";
 import type { DbOrTx } from "../../db/client";
-import { conversations, type FileRow, files, messageFiles } from "../../db/schema";
+import { conversations, type FileRow, files, messageFiles, workspaces } from "../../db/schema";
 import { recordAudit } from "../audit/audit.service";
 import { type ConversationCaller, requireConversation } from "../conversations/conversation-access";
 import { sniffImageType } from "../users/avatar.service";
@@ -161,13 +161,14 @@ async function deleteQuietly(deps: Pick<Deps, "env" | "log">, key: string) {
 export async function receiveUpload(deps: Deps, token: string, request: Request): Promise<FileDto> {
   const claims = await verifyUploadToken(deps.config, token);
   if (!claims) throw notFound();
-  const [file] = await deps.db
-    .select()
+  const [found] = await deps.db
+    .select({ file: files, workspaceStatus: workspaces.status })
     .from(files)
     .innerJoin(
       conversations,
       and(eq(conversations.workspaceId, files.workspaceId), eq(conversations.id, files.conversationId)),
     )
+    .innerJoin(workspaces, eq(workspaces.id, files.workspaceId))
     .where(
       and(
         eq(files.workspaceId, claims.workspaceId),
@@ -176,9 +177,13 @@ export async function receiveUpload(deps: Deps, token: string, request: Request)
         isNull(conversations.deletedAt),
       ),
     )
-    .limit(1)
-    .then((rows) => rows.map((r) => r.files));
+    .limit(1);
+  const file = found?.file;
   if (!file || file.sizeBytes !== claims.size || file.contentType !== claims.contentType) throw notFound();
+  // A URL handed out before the deletion request must not write into a workspace that is now read-only.
+  if (found.workspaceStatus === "PENDING_DELETION") {
+    throw new ApiError("WORKSPACE_PENDING_DELETION", "This workspace is scheduled for deletion.");
+  }
 
   const size = file.sizeBytes;
   const declared = request.headers.get("Content-Length");
