@@ -2,15 +2,16 @@
  * Shared by the persona, relay and webhook tests: personas wired to the loopback webhook fake (one path per
  * test, so parallel tests never see each other's requests), scripting and reading the fake, row counts.
  */
-import { env } from "cloudflare:test";
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { and, eq, sql } from "drizzle-orm";
 import type { Behaviour, RecordedRequest } from "../../scripts/fakes/webhook";
 import { bytesToBase64, encrypt } from "../../src/core/crypto";
 import { newId } from "../../src/core/ids";
 import { auditEvents, chatRuns, conversations, messages, type Persona, personas } from "../../src/db/schema";
+import worker from "../../src/index";
 import { withDb } from "../helpers/db";
 import { unique } from "../helpers/factories";
-import { api } from "../helpers/request";
+import { api, BASE_URL } from "../helpers/request";
 
 export const newSecret = (bytes = 32) =>
   `whsec_${bytesToBase64(crypto.getRandomValues(new Uint8Array(bytes)))}`;
@@ -82,6 +83,35 @@ export function chat(
   headers: Record<string, string> = {},
 ) {
   return api("POST", `/api/personas/${personaId}/chat`, { token, body, headers });
+}
+
+/**
+ * A chat through the Worker's own `fetch` with its own execution context (awaited), optionally with a
+ * modified copy of the bindings (e.g. a shorter WEBHOOK_TIMEOUT_MS). Also what the parallel bursts use:
+ * dozens of concurrent SELF.fetch calls that include early 429s can stall the pool after the file's tests
+ * pass (cloudflare/workers-sdk#15498), the direct call does not.
+ */
+export async function chatDirect(
+  token: string,
+  personaId: string,
+  body: Record<string, unknown>,
+  overrides: Record<string, string> = {},
+) {
+  const ctx = createExecutionContext();
+  const started = Date.now();
+  const res = await worker.fetch(
+    new Request(new URL(`/api/personas/${personaId}/chat`, BASE_URL), {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+    { ...env, ...overrides },
+    ctx,
+  );
+  const elapsedMs = Date.now() - started;
+  const text = await res.text();
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, body: text ? JSON.parse(text) : null, text, headers: res.headers, elapsedMs };
 }
 
 /** Rows a chat may create, for "nothing stored" assertions. */

@@ -1,16 +1,22 @@
-import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { Behaviour } from "../../scripts/fakes/webhook";
 import { chatRuns, conversations, messages } from "../../src/db/schema";
-import worker from "../../src/index";
 import { retryChat } from "../../src/modules/chat/relay.service";
 import { signIn } from "../helpers/auth";
 import { withDb } from "../helpers/db";
 import { withDeps } from "../helpers/deps";
 import { createTenant } from "../helpers/factories";
-import { BASE_URL, describeResponse } from "../helpers/request";
-import { chat, createPersonaRow, scriptWebhook, webhookPath, webhookRequests } from "../personas/support";
+import { describeResponse } from "../helpers/request";
+import {
+  chat,
+  chatDirect,
+  createPersonaRow,
+  scriptWebhook,
+  webhookPath,
+  webhookRequests,
+} from "../personas/support";
 
 async function setup(behaviours?: Behaviour[], personaOptions: Parameters<typeof createPersonaRow>[0] = {}) {
   const tenant = await createTenant();
@@ -20,29 +26,9 @@ async function setup(behaviours?: Behaviour[], personaOptions: Parameters<typeof
   return { tenant, persona, token: accessToken };
 }
 
-/** A chat through the Worker's fetch with a modified copy of the bindings (e.g. a shorter deadline). */
-async function chatWithEnv(
-  overrides: Record<string, string>,
-  token: string,
-  personaId: string,
-  message: string,
-) {
-  const ctx = createExecutionContext();
-  const started = Date.now();
-  const res = await worker.fetch(
-    new Request(new URL(`/api/personas/${personaId}/chat`, BASE_URL), {
-      method: "POST",
-      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ message }),
-    }),
-    { ...env, ...overrides },
-    ctx,
-  );
-  const elapsedMs = Date.now() - started;
-  const text = await res.text();
-  await waitOnExecutionContext(ctx);
-  return { status: res.status, body: JSON.parse(text), text, elapsedMs, headers: res.headers };
-}
+/** A chat with a modified copy of the bindings (here: a shorter deadline). */
+const chatWithEnv = (overrides: Record<string, string>, token: string, personaId: string, message: string) =>
+  chatDirect(token, personaId, { message }, overrides);
 
 async function runOf(personaId: string) {
   const runs = await withDb((db) => db.select().from(chatRuns).where(eq(chatRuns.personaId, personaId)));

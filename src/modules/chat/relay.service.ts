@@ -586,7 +586,8 @@ async function reportToGate(deps: Deps, persona: Persona, success: boolean, gate
     if ((persona.breakerOpenUntil?.getTime() ?? null) !== (openUntil?.getTime() ?? null)) {
       // Raw SQL on purpose: the mirror is bookkeeping, not an edit (updated_at stays).
       await deps.db.execute(
-        sql`UPDATE personas SET breaker_open_until = ${openUntil} WHERE id = ${persona.id}`,
+        sql`UPDATE personas SET breaker_open_until = ${openUntil?.toISOString() ?? null}::timestamptz
+            WHERE id = ${persona.id}`,
       );
     }
   } catch (error) {
