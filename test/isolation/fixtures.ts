@@ -128,6 +128,8 @@ export const workspacePersona = (t: FixtureTenant) =>
 export const PATH_FIXTURES: Record<string, Record<string, Resolver>> = {
   "/api/workspaces/{id}": { id: (t) => t.workspace.id },
   "/api/admin/users/{id}": { id: (t) => t.member.id },
+  // A real job name (the role matrix must reach the role check, not the unknown-job 404).
+  "/api/platform/jobs/{name}": { name: () => "tokens" },
   // Signature-based: without the owner's signature every id is the same 404 (DESIGN.md avatar URLs).
   "/api/users/{id}/avatar": { id: memberWithAvatar },
   "/api/personas/{id}": { id: workspacePersona },
@@ -150,6 +152,8 @@ export const OPERATION_FIXTURES: Record<string, OperationFixture> = {
   // stay tenant-bound is how a token is obtained (POST /api/conversations/{id}/share, …/files), covered here.
   "GET /p/{token}": { notTenantScoped: "public share link: the token itself is the authorisation" },
   "PUT /api/uploads/{token}": { notTenantScoped: "signed upload URL: the signature is the authorisation" },
+  // Job names are global: no workspace owns a job (and only platform admins may call it).
+  "POST /api/platform/jobs/{name}/run": { notTenantScoped: "platform job names are not workspace data" },
   // The schema's first scope is "global", which only platform admins may create.
   "POST /api/personas": {
     body: { scope: "workspace", name: "Role Matrix Persona", webhookUrl: env.WEBHOOK_FAKE_URL },
