@@ -86,7 +86,7 @@ describe("POST /api/webhooks/traits — Standard Webhooks signature", () => {
       actorUserId: null,
       workspaceId: tenant.workspace.id,
     });
-    expect((audit?.data as any).fields).toEqual(Object.keys(metadata));
+    expect((audit?.data as any)?.fields).toEqual(Object.keys(metadata));
   });
 
   it("accepts personaId or slug instead of the name, and partial metadata", async () => {
@@ -127,7 +127,7 @@ describe("POST /api/webhooks/traits — Standard Webhooks signature", () => {
     expect(await personaRow(target.id)).toMatchObject({ about: null, version: 1 });
     const [audit] = await audits("WEBHOOK_SIGNATURE_INVALID", target.id);
     expect(audit).toMatchObject({ actorType: "WEBHOOK", workspaceId: tenant.workspace.id });
-    expect((audit?.data as any).reason).toBe("signature");
+    expect((audit?.data as any)?.reason).toBe("signature");
   });
 
   it("refuses a body changed after signing (401)", async () => {
@@ -160,7 +160,7 @@ describe("POST /api/webhooks/traits — Standard Webhooks signature", () => {
     expect(res.status, describeResponse(res)).toBe(401);
     expect((await personaRow(persona.id)).about).toBeNull();
     const [audit] = await audits("WEBHOOK_SIGNATURE_INVALID", persona.id);
-    expect((audit?.data as any).reason).toBe("stale-timestamp");
+    expect((audit?.data as any)?.reason).toBe("stale-timestamp");
   });
 
   it("accepts a timestamp within the 5-minute window", async () => {
