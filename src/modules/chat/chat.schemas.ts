@@ -7,6 +7,9 @@ export const MAX_CHAT_MESSAGE_CHARS = 10_000;
  * POST /api/personas/{id}/chat. `fileIds` is not accepted yet: attachments (READY files of the conversation,
  * signed download URLs) arrive with the files routes, which own their validation (409 FILE_NOT_READY).
  */
+/** Attachments per message: enough for a document and a few screenshots. */
+export const MAX_CHAT_FILES = 10;
+
 export const ChatBody = z
   .strictObject({
     message: z
@@ -23,6 +26,16 @@ export const ChatBody = z
       .uuid()
       .optional()
       .openapi({ description: "A message of the conversation to answer from; defaults to its current leaf" }),
+    fileIds: z
+      .array(z.uuid())
+      .min(1)
+      .max(MAX_CHAT_FILES)
+      .optional()
+      .openapi({
+        description:
+          "READY files of this conversation (POST /api/conversations/{id}/files) to attach; the webhook gets " +
+          "signed 10-minute download URLs. Needs `conversationId`.",
+      }),
   })
   .openapi("ChatRequest");
 export type ChatInput = z.infer<typeof ChatBody>;

@@ -25,6 +25,7 @@ import type { DbOrTx, Transaction } from "../../db/client";
 import { chatRuns, conversations, type Message, messages, type Persona } from "../../db/schema";
 import type { AuthContext } from "../../middleware/auth";
 import { type AuditEventType, recordAudit } from "../audit/audit.service";
+import { relayAttachmentsOf } from "../files/files.service";
 import { findVisiblePersona, outboundPolicy } from "../personas/personas.service";
 import { decodeWebhookSecret } from "../webhooks/standard-webhooks";
 import type { ChatMessageDto, ChatResponseDto } from "./chat.schemas";
@@ -61,6 +62,11 @@ export type RelayChatInput = {
    * whatever it returns is sent as `attachments`. Throwing rolls everything back.
    */
   onStored?: (tx: Transaction, stored: StoredChat) => Promise<RelayAttachment[] | undefined>;
+  /**
+   * Read-only checks of the caller's own (e.g. attached files), run after the persona and conversation
+   * checks and before any limit or breaker, so a refused chat uses no quota and stores nothing.
+   */
+  beforeLimits?: () => Promise<void>;
   /** `data.via` of the audits. */
   via?: string;
 };
@@ -81,6 +87,7 @@ export async function relayChat(deps: Deps, caller: Caller, input: RelayChatInpu
   } else if (input.parentId) {
     throw invalidParent();
   }
+  await input.beforeLimits?.();
 
   const gate = await admit(deps, caller, persona.id);
   const via = input.via ?? "POST /api/personas/{id}/chat";
@@ -195,7 +202,8 @@ export async function retryChat(
       conversationCreated: false,
       userMessage,
       chatRunId,
-      attachments: [] as RelayAttachment[],
+      // The same files as the first attempt, with fresh 10-minute URLs.
+      attachments: await relayAttachmentsOf(deps, tx, caller.workspaceId, userMessage.id),
       history,
     };
   });
