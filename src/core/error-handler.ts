@@ -21,7 +21,11 @@ export function handleError(error: unknown, c: Context<AppEnv>): Response {
 
 function toApiError(error: unknown, log: ReturnType<typeof createLogger>): ApiError {
   if (error instanceof ApiError) {
-    if (error.status >= 500) log.error(error.message, { code: error.code, ...errorFields(error.cause) });
+    if (error.status >= 500) {
+      // A persona's webhook failing is the customer's outage, not ours: a warning, not an error.
+      const level = error.code.startsWith("PERSONA_") ? "warn" : "error";
+      log[level](error.message, { code: error.code, ...(error.cause ? errorFields(error.cause) : {}) });
+    }
     return error;
   }
   if (error instanceof ConfigError) {
