@@ -4,10 +4,8 @@
  * `audit_events_workspace_created_idx` index serves directly.
  */
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
-import { base64url } from "jose";
+import { decodeTimeCursor, encodeTimeCursor, type TimeCursor } from "../../core/cursor";
 import type { Deps } from "../../core/deps";
-import { ApiError } from "../../core/errors";
-import { isUuid } from "../../core/ids";
 import { errorFields } from "../../core/logger";
 import { createDb, type DbOrTx } from "../../db/client";
 import { type AuditEvent, auditEvents } from "../../db/schema";
@@ -17,40 +15,9 @@ import type { AuditEventDto, ListAuditEventsInput } from "./audit.schemas";
 export const AUDIT_EXPORT_BATCH = 500;
 
 type Filters = Pick<ListAuditEventsInput, "type" | "actor" | "from" | "to">;
-/**
- * Keyset position: `t` is created_at as Postgres formats it with microseconds (a JS Date would drop them and
- * repeat or skip rows sharing a millisecond), `i` the id that breaks ties.
- */
-type Cursor = { t: string; i: string };
-const CURSOR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-
-const encodeCursor = (cursor: Cursor) => base64url.encode(JSON.stringify(cursor));
-
-function decodeCursor(value: string): Cursor {
-  const invalid = () =>
-    new ApiError("VALIDATION_FAILED", "The request is invalid.", {
-      errors: [{ path: "query.cursor", message: "not a cursor of this list" }],
-    });
-  let parsed: Partial<Cursor> | null;
-  try {
-    parsed = JSON.parse(
-      new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(base64url.decode(value)),
-    );
-  } catch {
-    throw invalid();
-  }
-  if (
-    typeof parsed !== "object" ||
-    parsed === null ||
-    typeof parsed.t !== "string" ||
-    !CURSOR_TIMESTAMP.test(parsed.t) ||
-    typeof parsed.i !== "string" ||
-    !isUuid(parsed.i)
-  ) {
-    throw invalid();
-  }
-  return { t: parsed.t, i: parsed.i.toLowerCase() };
-}
+type Cursor = TimeCursor;
+const encodeCursor = encodeTimeCursor;
+const decodeCursor = decodeTimeCursor;
 
 const columns = {
   id: auditEvents.id,

@@ -4,7 +4,7 @@
  * Access rules live in ./conversation-access.ts.
  */
 import { and, eq, inArray, isNull, or, type SQL, sql } from "drizzle-orm";
-import { base64url } from "jose";
+import { decodeTimeCursor, encodeTimeCursor, type TimeCursor } from "../../core/cursor";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
@@ -171,37 +171,9 @@ export async function createConversation(
 
 // --- list ---------------------------------------------------------------------------------------------------
 
-/** Keyset position: last_message_at with microseconds (a JS Date drops them) and the id that breaks ties. */
-type Cursor = { t: string; i: string };
-const CURSOR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-
-const encodeCursor = (cursor: Cursor) => base64url.encode(JSON.stringify(cursor));
-
-function decodeCursor(value: string): Cursor {
-  const invalid = () =>
-    new ApiError("VALIDATION_FAILED", "The request is invalid.", {
-      errors: [{ path: "query.cursor", message: "not a cursor of this list" }],
-    });
-  let parsed: Partial<Cursor> | null;
-  try {
-    parsed = JSON.parse(
-      new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(base64url.decode(value)),
-    );
-  } catch {
-    throw invalid();
-  }
-  if (
-    typeof parsed !== "object" ||
-    parsed === null ||
-    typeof parsed.t !== "string" ||
-    !CURSOR_TIMESTAMP.test(parsed.t) ||
-    typeof parsed.i !== "string" ||
-    !isUuid(parsed.i)
-  ) {
-    throw invalid();
-  }
-  return { t: parsed.t, i: parsed.i.toLowerCase() };
-}
+type Cursor = TimeCursor;
+const encodeCursor = encodeTimeCursor;
+const decodeCursor = decodeTimeCursor;
 
 /** `%`, `_` and `\` match themselves in the ILIKE pattern (the pattern's escape character is `\`). */
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
