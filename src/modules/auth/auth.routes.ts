@@ -136,6 +136,9 @@ export const logout = createRoute({
   tags: ["Auth"],
   operationId: "logout",
   summary: "Sign out (revoke the current session)",
+  description:
+    "Revokes the session of the presented access token and its refresh token; the access token stops " +
+    "working at once (session check), other sessions stay signed in.",
   security: bearerSecurity,
   middleware: [requireAuth] as const,
   responses: {
@@ -150,6 +153,9 @@ export const listSessions = createRoute({
   tags: ["Auth"],
   operationId: "listSessions",
   summary: "List my active sessions",
+  description:
+    "Every unrevoked, unexpired session of the caller (device, IP, last use), with `current` marking the " +
+    "one this token belongs to.",
   security: bearerSecurity,
   middleware: [requireAuth] as const,
   responses: {
@@ -164,6 +170,9 @@ export const revokeSession = createRoute({
   tags: ["Auth"],
   operationId: "revokeSession",
   summary: "Revoke one of my sessions",
+  description:
+    "Signs one of the caller's own sessions out (its tokens stop working). Another user's session id " +
+    "answers 404 NOT_FOUND.",
   security: bearerSecurity,
   middleware: [requireAuth] as const,
   request: { params: SessionIdParam },

@@ -21,7 +21,7 @@ export const LinkUrlSchema = z
       description:
         "Open it in the browser (top-level navigation). Valid for 2 minutes; it only works for the signed-in " +
         "user's session and links a Google account with the user's own email.",
-      example: "https://api.example.com/api/auth/google?link=v1%3A…",
+      example: "https://api.example.com/api/auth/google?link=v1%3AeyJ1IjoiMDE5MyJ9.c2ln",
     }),
   })
   .openapi("GoogleLinkUrl");
