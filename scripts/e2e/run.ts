@@ -14,7 +14,7 @@
  * `npm run e2e:run` (no lock: CI is alone, and a caller may already hold the lock).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
@@ -218,6 +218,20 @@ async function main() {
         .at(-1),
     );
   const [admin, member] = DEMO_USERS;
+
+  await check("README lists every operation and every error code", async () => {
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const missing = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods)
+        .map((method) => `\`${method.toUpperCase()} ${path}\``)
+        .filter((row) => !readme.includes(row)),
+    );
+    const catalogue = (await (
+      await fetch(`${baseUrl}/docs/errors`, { headers: { Accept: "application/json" } })
+    ).json()) as { items: { code: string }[] };
+    missing.push(...catalogue.items.map((e) => `\`${e.code}\``).filter((code) => !readme.includes(code)));
+    assert(missing.length === 0, `README.md (API overview / Error catalogue) lacks ${missing.join(", ")}`);
+  });
 
   await check("the served document is the one the scripts export", async () => {
     assert(JSON.stringify(served.paths) === JSON.stringify(document.paths), "paths differ");
