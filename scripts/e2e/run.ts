@@ -315,7 +315,30 @@ async function main() {
       "/api/auth/sessions",
       await api("GET", "/api/auth/sessions", undefined, adminToken),
     );
-    await validate("GET", "/api/personas", await api("GET", "/api/personas", undefined, adminToken));
+    const personas = (await validate(
+      "GET",
+      "/api/personas",
+      await api("GET", "/api/personas", undefined, adminToken),
+    )) as {
+      items: { id: string }[];
+    };
+    const persona = personas.items[0];
+    assert(persona, "no persona seeded");
+    const chat = (await validate(
+      "POST",
+      "/api/personas/{id}/chat",
+      await api(
+        "POST",
+        `/api/personas/${persona.id}/chat`,
+        { message: "Hello from the e2e check" },
+        adminToken,
+      ),
+    )) as { conversationId: string };
+    await validate(
+      "GET",
+      "/api/conversations/{id}",
+      await api("GET", `/api/conversations/${chat.conversationId}`, undefined, adminToken),
+    );
     await validate(
       "GET",
       "/api/conversations",
