@@ -18,6 +18,13 @@ export const ProblemSchema = z
   .catchall(z.unknown())
   .openapi("Problem", { description: "RFC 9457 problem details" });
 
+/** Every 423 (login lock), 429 (rate limits, persona window) and 503 answer carries Retry-After. */
+const RETRY_AFTER_STATUSES: ReadonlySet<number> = new Set([423, 429, 503]);
+const RETRY_AFTER_HEADER = {
+  description: "Seconds to wait before retrying",
+  schema: { type: "integer", minimum: 0, maximum: 86400, format: "int32" },
+};
+
 /**
  * Documented error responses for the given codes, grouped by HTTP status, each with an example body.
  * Usage in createRoute: `responses: { 200: …, ...errorResponses("VALIDATION_FAILED", "NOT_FOUND") }`.
@@ -28,10 +35,14 @@ export function errorResponses(...codes: ErrorCode[]) {
     const status = ERROR_CATALOGUE[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
-  const responses: Record<number, { description: string; content: Record<string, unknown> }> = {};
+  const responses: Record<
+    number,
+    { description: string; headers?: Record<string, unknown>; content: Record<string, unknown> }
+  > = {};
   for (const [status, list] of byStatus) {
     responses[status] = {
       description: list.map((code) => `${code}: ${ERROR_CATALOGUE[code].description}`).join(" · "),
+      ...(RETRY_AFTER_STATUSES.has(status) ? { headers: { "Retry-After": RETRY_AFTER_HEADER } } : {}),
       content: {
         "application/problem+json": {
           schema: ProblemSchema,
