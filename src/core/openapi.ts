@@ -20,10 +20,11 @@ export const ProblemSchema = z
 
 /** Every 423 (login lock), 429 (rate limits, persona window) and 503 answer carries Retry-After. */
 const RETRY_AFTER_STATUSES: ReadonlySet<number> = new Set([423, 429, 503]);
-const RETRY_AFTER_HEADER = {
+// A fresh object per response: a shared one would come out of the YAML document as anchors and aliases.
+const retryAfterHeader = () => ({
   description: "Seconds to wait before retrying",
   schema: { type: "integer", minimum: 0, maximum: 86400, format: "int32" },
-};
+});
 
 /**
  * Documented error responses for the given codes, grouped by HTTP status, each with an example body.
@@ -42,7 +43,7 @@ export function errorResponses(...codes: ErrorCode[]) {
   for (const [status, list] of byStatus) {
     responses[status] = {
       description: list.map((code) => `${code}: ${ERROR_CATALOGUE[code].description}`).join(" · "),
-      ...(RETRY_AFTER_STATUSES.has(status) ? { headers: { "Retry-After": RETRY_AFTER_HEADER } } : {}),
+      ...(RETRY_AFTER_STATUSES.has(status) ? { headers: { "Retry-After": retryAfterHeader() } } : {}),
       content: {
         "application/problem+json": {
           schema: ProblemSchema,
