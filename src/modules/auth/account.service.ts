@@ -4,7 +4,6 @@
  * in the same transaction as the change, with the audit event.
  */
 import { and, eq, isNull, sql } from "drizzle-orm";
-import { hashToken, randomToken } from "../../core/crypto";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { hashPassword } from "../../core/password";
@@ -19,6 +18,7 @@ import { toSignedUserDto } from "../users/users.service";
 import { assertAdminRemains, lockWorkspace } from "../workspaces/workspaces.service";
 import { verifyCredentials } from "./login.service";
 import { revokeUserSessions } from "./sessions.service";
+import { expiresIn, findLiveToken, issueUserToken } from "./user-tokens";
 
 /** CONFIG.md "Lifetimes". */
 export const RESET_TOKEN_TTL_SECONDS = 3600;
@@ -58,16 +58,7 @@ export async function requestPasswordReset(deps: Deps, email: string): Promise<v
     const [user] = await tx.select().from(users).where(eq(users.email, email)).for("update");
     if (user?.status !== "ACTIVE") return [];
     // The latest link wins: a reset mail that arrives late cannot undo a newer one.
-    await tx
-      .delete(userTokens)
-      .where(and(eq(userTokens.userId, user.id), eq(userTokens.purpose, "RESET_PASSWORD")));
-    const token = randomToken();
-    await tx.insert(userTokens).values({
-      purpose: "RESET_PASSWORD",
-      tokenHash: await hashToken(token),
-      userId: user.id,
-      expiresAt: sql`now() + make_interval(secs => ${RESET_TOKEN_TTL_SECONDS})`,
-    });
+    const token = await issueUserToken(tx, user.id, "RESET_PASSWORD", expiresIn(RESET_TOKEN_TTL_SECONDS));
     await recordAudit(deps, tx, {
       type: "REQUEST_PASSWORD_RESET",
       workspaceId: user.workspaceId,
@@ -89,19 +80,7 @@ export async function requestPasswordReset(deps: Deps, email: string): Promise<v
 
 /** Sets a new password from a reset link: every session revoked, the login lockout cleared, a notice mailed. */
 export async function resetPassword(deps: Deps, token: string, newPassword: string): Promise<void> {
-  const tokenHash = await hashToken(token);
-  const [row] = await deps.db
-    .select({ token: userTokens, user: users })
-    .from(userTokens)
-    .innerJoin(users, eq(users.id, userTokens.userId))
-    .where(
-      and(
-        eq(userTokens.tokenHash, tokenHash),
-        eq(userTokens.purpose, "RESET_PASSWORD"),
-        isNull(userTokens.usedAt),
-        sql`${userTokens.expiresAt} > now()`,
-      ),
-    );
+  const row = await findLiveToken(deps.db, "RESET_PASSWORD", token);
   if (!row)
     throw new ApiError("INVALID_TOKEN", "This reset link is invalid, used or expired; ask for a new one.");
   const { user } = row;
@@ -243,16 +222,7 @@ export async function requestAccountDeletion(
     const purgeAfter = scheduled?.purgeAfter;
     if (!purgeAfter) throw new Error("deletion schedule returned nothing");
     await revokeUserSessions(tx, user.id, "account_deletion");
-    await tx
-      .delete(userTokens)
-      .where(and(eq(userTokens.userId, user.id), eq(userTokens.purpose, "CANCEL_DELETION")));
-    const token = randomToken();
-    await tx.insert(userTokens).values({
-      purpose: "CANCEL_DELETION",
-      tokenHash: await hashToken(token),
-      userId: user.id,
-      expiresAt: purgeAfter,
-    });
+    const token = await issueUserToken(tx, user.id, "CANCEL_DELETION", purgeAfter);
     await recordAudit(deps, tx, {
       type: "ACCOUNT_DELETION_REQUESTED",
       workspaceId: auth.workspaceId,
@@ -306,18 +276,7 @@ export async function cancelDeletion(deps: Deps, input: CancelDeletionInput) {
   let user: User;
   let tokenId: string | undefined;
   if ("token" in input) {
-    const [row] = await deps.db
-      .select({ token: userTokens, user: users })
-      .from(userTokens)
-      .innerJoin(users, eq(users.id, userTokens.userId))
-      .where(
-        and(
-          eq(userTokens.tokenHash, await hashToken(input.token)),
-          eq(userTokens.purpose, "CANCEL_DELETION"),
-          isNull(userTokens.usedAt),
-          sql`${userTokens.expiresAt} > now()`,
-        ),
-      );
+    const row = await findLiveToken(deps.db, "CANCEL_DELETION", input.token);
     if (!row) throw new ApiError("INVALID_TOKEN", "This link is invalid, used or expired.");
     user = row.user;
     tokenId = row.token.id;

@@ -4,7 +4,7 @@
  * password is refused for every address alike.
  */
 import { and, eq, sql } from "drizzle-orm";
-import { hashToken, randomToken } from "../../core/crypto";
+import { hashToken } from "../../core/crypto";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { hashPassword } from "../../core/password";
@@ -15,6 +15,7 @@ import { dispatchEmails, queueEmail } from "../../email/outbox";
 import { recordAudit } from "../audit/audit.service";
 import { toSignedUserDto } from "../users/users.service";
 import type { RegisterInput } from "./auth.schemas";
+import { expiresIn, issueUserToken, voidUserTokens } from "./user-tokens";
 import { type Assignment, assignWorkspace, takeOpenInvitation } from "./workspace-assignment.service";
 
 /** CONFIG.md "Lifetimes": verification link 24 h. */
@@ -87,7 +88,7 @@ async function registerInTx(
       .returning();
     if (!updated) throw new Error("user update returned nothing");
     user = updated;
-    await voidVerificationLinks(tx, user.id);
+    await voidUserTokens(tx, user.id, "VERIFY_EMAIL");
   } else {
     const [inserted] = await tx
       .insert(users)
@@ -226,28 +227,15 @@ export async function resendVerification(deps: Deps, email: string): Promise<voi
   const emailIds = await deps.db.transaction(async (tx) => {
     const [user] = await tx.select().from(users).where(eq(users.email, email)).for("update");
     if (user?.status !== "PENDING_VERIFY") return [];
-    await voidVerificationLinks(tx, user.id);
+    // Issuing the new link voids the older ones.
     return [await queueVerificationMail(deps, tx, user)];
   });
   await dispatchEmails(deps.env, deps.log, emailIds);
 }
 
-/** Deleted, not marked used: a voided link must answer INVALID_TOKEN, not "already verified". */
-async function voidVerificationLinks(tx: Transaction, userId: string) {
-  await tx
-    .delete(userTokens)
-    .where(and(eq(userTokens.userId, userId), eq(userTokens.purpose, "VERIFY_EMAIL")));
-}
-
-/** A new 24-hour verification token (only its hash stored) and the mail carrying it; returns the mail id. */
+/** A new 24-hour verification token (older ones voided) and the mail carrying it; returns the mail id. */
 async function queueVerificationMail(deps: Deps, tx: Transaction, user: User): Promise<string> {
-  const token = randomToken();
-  await tx.insert(userTokens).values({
-    purpose: "VERIFY_EMAIL",
-    tokenHash: await hashToken(token),
-    userId: user.id,
-    expiresAt: sql`now() + make_interval(secs => ${VERIFY_EMAIL_TTL_SECONDS})`,
-  });
+  const token = await issueUserToken(tx, user.id, "VERIFY_EMAIL", expiresIn(VERIFY_EMAIL_TTL_SECONDS));
   return queueEmail(tx, deps.config, {
     to: user.email,
     template: "verify-email",
