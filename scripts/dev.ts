@@ -7,7 +7,7 @@
  * environment reaches the Worker (--var). PORT sets the API port; DEV_RESET=1 drops the database and re-seeds.
  * Ctrl-C stops every child.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,7 @@ import postgres from "postgres";
 import { startSmtpSink, startWebhookFake } from "./fakes/index.ts";
 import { freePort, isPortTaken } from "./lib/ports.ts";
 import { startPostgres } from "./lib/postgres.ts";
+import { spawnWranglerDev, waitUntilHealthy } from "./lib/wrangler.ts";
 import { applyMigrations } from "./migrate.ts";
 import { prepareAssets } from "./prepare-assets.ts";
 import { DEMO_USERS, seedDemo } from "./seed.ts";
@@ -91,20 +92,6 @@ function ensureDevVars(): Record<string, string> {
   return vars;
 }
 
-async function waitForHealth(url: string, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-  throw new Error(`${url} did not answer 200 within ${timeoutMs / 1000} s`);
-}
-
 async function main() {
   const port = Number(process.env.PORT ?? 8787);
   if (await isPortTaken(port)) {
@@ -161,29 +148,15 @@ async function main() {
   for (const [name, value] of Object.entries(process.env)) {
     if (name.startsWith("RATE_LIMIT_") && value !== undefined) vars[name] = value;
   }
-  const args = [
-    "dev",
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--inspector-port",
-    String(await freePort()),
-    "--test-scheduled",
-    "--persist-to",
-    join(root, ".data", "wrangler"),
-    ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
-  ];
-  wrangler = spawn(join(root, "node_modules", ".bin", "wrangler"), args, {
-    cwd: root,
-    stdio: ["ignore", "inherit", "inherit"],
-    env: {
-      ...process.env,
-      CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: pg.url,
-      WRANGLER_SEND_METRICS: "false",
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    },
+  const dev = await spawnWranglerDev({
+    port,
+    pgUrl: pg.url,
+    vars,
+    persistTo: join(root, ".data", "wrangler"),
+    testScheduled: true,
+    stdio: "inherit",
   });
+  wrangler = dev.child;
   wrangler.once("exit", (code) => {
     if (!shuttingDown) {
       console.error(`[dev] wrangler exited (${code}); stopping`);
@@ -191,7 +164,7 @@ async function main() {
     }
   });
 
-  await waitForHealth(`${baseUrl}/api/auth/health`, 90_000);
+  await waitUntilHealthy(dev, 90_000);
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`
 [dev] ready in ${seconds} s — API ${baseUrl}

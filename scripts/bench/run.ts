@@ -13,7 +13,7 @@
  *   --messages 100000 --personas 50 --branch 200 --small-conversations 100 --users 50
  * `npm run bench` holds /tmp/vitest.lock (2 cores, shared machine). Never on port 8787.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
@@ -24,6 +24,7 @@ import autocannon from "autocannon";
 import { startSmtpSink } from "../fakes/index.ts";
 import { freePort } from "../lib/ports.ts";
 import { startPostgres } from "../lib/postgres.ts";
+import { spawnWranglerDev, waitUntilHealthy } from "../lib/wrangler.ts";
 import { applyMigrations } from "../migrate.ts";
 import { prepareAssets } from "../prepare-assets.ts";
 import { BENCH_PASSWORD, type SeededWorkspace, seedBench } from "./seed.ts";
@@ -107,29 +108,15 @@ const takeLogs = () => requestLogs.splice(0);
 async function startWrangler(pgUrl: string, vars: Record<string, string>, tag: string) {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const args = [
-    "dev",
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--inspector-port",
-    String(await freePort()),
-    "--persist-to",
-    join(out, `wrangler-${tag}`),
-    ...Object.entries({ ...vars, APP_BASE_URL: baseUrl }).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-  ];
-  const tail: string[] = [];
-  const wrangler: ChildProcess = spawn(join(root, "node_modules", ".bin", "wrangler"), args, {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: pgUrl,
-      WRANGLER_SEND_METRICS: "false",
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    },
+  const dev = await spawnWranglerDev({
+    port,
+    pgUrl,
+    vars: { ...vars, APP_BASE_URL: baseUrl },
+    persistTo: join(out, `wrangler-${tag}`),
+    stdio: "pipe",
   });
+  const wrangler = dev.child;
+  const tail: string[] = [];
   let partial = "";
   wrangler.stdout?.on("data", (chunk: Buffer) => {
     const lines = (partial + chunk.toString()).split("\n");
@@ -153,23 +140,9 @@ async function startWrangler(pgUrl: string, vars: Record<string, string>, tag: s
     tail.push(chunk.toString());
     if (tail.length > 50) tail.shift();
   });
-  const exited = new Promise<void>((resolve) => wrangler.once("exit", () => resolve()));
-  const stop = async () => {
-    if (wrangler.exitCode === null) {
-      wrangler.kill("SIGTERM");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-    }
-  };
-  stops.push(stop);
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (wrangler.exitCode !== null) throw new Error(`wrangler exited:\n${tail.join("\n")}`);
-    const res = await fetch(`${baseUrl}/api/auth/health`).catch(() => undefined);
-    if (res?.ok) break;
-    if (Date.now() > deadline) throw new Error(`wrangler dev did not get healthy:\n${tail.join("\n")}`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-  return { baseUrl, stop };
+  stops.push(dev.stop);
+  await waitUntilHealthy(dev, 120_000, () => tail.join("\n"));
+  return { baseUrl, stop: dev.stop };
 }
 
 /** gzip size of the deployable bundle, from `wrangler deploy --dry-run --outdir` (offline). */

@@ -13,7 +13,7 @@
  * Never on port 8787; `npm run e2e` holds /tmp/vitest.lock (2 cores, shared machine); .ci/run calls
  * `npm run e2e:run` (no lock: CI is alone, and a caller may already hold the lock).
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +24,7 @@ import { chromium } from "playwright-core";
 import { startHibpFake, startSmtpSink, startWebhookFake } from "../fakes/index.ts";
 import { freePort } from "../lib/ports.ts";
 import { startPostgres } from "../lib/postgres.ts";
+import { spawnWranglerDev, waitUntilHealthy } from "../lib/wrangler.ts";
 import { applyMigrations } from "../migrate.ts";
 import { exportOpenApi } from "../openapi/export.ts";
 import { prepareAssets } from "../prepare-assets.ts";
@@ -35,7 +36,6 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const say = (message: string) => console.log(`[e2e] ${message}`);
 
 const stops: Array<() => Promise<void>> = [];
-let wrangler: ChildProcess | undefined;
 const results: { name: string; ok: boolean; error?: string }[] = [];
 
 async function check(name: string, fn: () => Promise<void>) {
@@ -149,48 +149,21 @@ async function startStack() {
     SMTP_PORT: String(smtp.smtpPort),
     HIBP_API_URL: hibp.url,
   };
-  const args = [
-    "dev",
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--inspector-port",
-    String(await freePort()),
-    "--persist-to",
-    join(out, "wrangler"),
-    ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
-  ];
   const log: string[] = [];
-  wrangler = spawn(join(root, "node_modules", ".bin", "wrangler"), args, {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: {
-      ...process.env,
-      CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: pg.url,
-      WRANGLER_SEND_METRICS: "false",
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    },
+  const dev = await spawnWranglerDev({
+    port,
+    pgUrl: pg.url,
+    vars,
+    persistTo: join(out, "wrangler"),
+    stdio: "pipe",
   });
-  wrangler.stdout?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
-  wrangler.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
-  const exited = new Promise<void>((resolve) => wrangler?.once("exit", () => resolve()));
+  dev.child.stdout?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
+  dev.child.stderr?.on("data", (chunk: Buffer) => log.push(chunk.toString()));
   stops.push(async () => {
     writeFileSync(join(out, "wrangler.log"), log.join(""));
-    if (wrangler && wrangler.exitCode === null) {
-      wrangler.kill("SIGTERM");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-    }
+    await dev.stop();
   });
-  await waitFor(
-    "wrangler dev to answer /api/auth/health",
-    async () => {
-      assert(wrangler?.exitCode === null, `wrangler exited:\n${log.join("").slice(-2000)}`);
-      const res = await fetch(`${baseUrl}/api/auth/health`).catch(() => undefined);
-      return res?.ok ? true : undefined;
-    },
-    120_000,
-  );
+  await waitUntilHealthy(dev, 120_000, () => log.join("").slice(-2000));
   say(`stack up at ${baseUrl} (postgres, smtp sink, hibp + webhook fakes)`);
   return { baseUrl, smtp };
 }
