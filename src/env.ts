@@ -79,6 +79,8 @@ const schema = z.object({
   GOOGLE_ISSUER: url.default("https://accounts.google.com"),
   ALLOW_PRIVATE_WEBHOOKS: bool.optional(),
   WEBHOOK_TIMEOUT_MS: positiveInt.max(25_000).default(25_000),
+  /** How long an opened circuit breaker refuses chats before one probe (DESIGN.md: 5 minutes). */
+  BREAKER_OPEN_SECONDS: positiveInt.max(86_400).default(300),
   EDIT_WINDOW_MINUTES: positiveInt.default(1440),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });

@@ -16,20 +16,29 @@
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 import autocannon from "autocannon";
 import { startSmtpSink } from "../fakes/index.ts";
+import { startJsonChild } from "../lib/child.ts";
 import { freePort } from "../lib/ports.ts";
 import { startPostgres } from "../lib/postgres.ts";
-import { spawnWranglerDev, waitUntilHealthy } from "../lib/wrangler.ts";
 import { applyMigrations } from "../migrate.ts";
 import { prepareAssets } from "../prepare-assets.ts";
 import { BENCH_PASSWORD, type SeededWorkspace, seedBench } from "./seed.ts";
+import {
+  type BenchWorker,
+  login,
+  onStop,
+  type RequestLog,
+  root,
+  runMain,
+  stackVars,
+  startBenchWorker,
+} from "./stack.ts";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const out = join(root, ".data", "bench");
 const say = (message: string) => console.log(`[bench] ${message}`);
 
@@ -55,95 +64,7 @@ const DURATION = num("duration");
 const CONNECTIONS = num("connections");
 const USERS = Math.min(num("users"), num("members"));
 
-/** Limits opened up so no scenario measures a 429; anything set in the environment wins. */
-const RATE_LIMITS: Record<string, string> = {
-  RATE_LIMIT_API_USER: "1000000/60",
-  RATE_LIMIT_CHAT_USER: "1000000/60",
-  RATE_LIMIT_CHAT_PERSONA: "1000000/60",
-  RATE_LIMIT_LOGIN_IP: "1000000/60",
-  RATE_LIMIT_REFRESH_IP: "1000000/60",
-};
-
-type RequestLog = {
-  method: string;
-  route: string;
-  status: number;
-  durationMs: number;
-  dbQueries: number;
-  dbMs: number;
-};
 type ScenarioResult = { rps: number; p50_ms: number; p99_ms: number; errors: number; non2xx: number };
-
-const stops: Array<() => Promise<void>> = [];
-async function stopAll() {
-  for (const stop of stops.splice(0).reverse()) await stop().catch(() => {});
-}
-process.on("SIGINT", () => void stopAll().finally(() => process.exit(130)));
-process.on("SIGTERM", () => void stopAll().finally(() => process.exit(143)));
-
-/** Resolves with the first stdout line of a child as JSON (the child protocol of pg-child and webhook-child). */
-function startChild(script: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [script], { stdio: ["pipe", "pipe", "inherit"] });
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once("exit", () => resolve());
-      child.kill("SIGTERM");
-    });
-  return new Promise((resolve, reject) => {
-    let buffer = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const line = buffer.split("\n")[0];
-      if (buffer.includes("\n") && line) resolve({ url: (JSON.parse(line) as { url: string }).url, stop });
-    });
-    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}`)));
-  });
-}
-
-/** Every `request` log line of the Worker since the last `take()`. */
-const requestLogs: RequestLog[] = [];
-const takeLogs = () => requestLogs.splice(0);
-
-async function startWrangler(pgUrl: string, vars: Record<string, string>, tag: string) {
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const dev = await spawnWranglerDev({
-    port,
-    pgUrl,
-    vars: { ...vars, APP_BASE_URL: baseUrl },
-    persistTo: join(out, `wrangler-${tag}`),
-    stdio: "pipe",
-  });
-  const wrangler = dev.child;
-  const tail: string[] = [];
-  let partial = "";
-  wrangler.stdout?.on("data", (chunk: Buffer) => {
-    const lines = (partial + chunk.toString()).split("\n");
-    partial = lines.pop() ?? "";
-    for (const line of lines) {
-      const start = line.indexOf('{"level"');
-      if (start < 0) {
-        tail.push(line);
-        if (tail.length > 50) tail.shift();
-        continue;
-      }
-      try {
-        const entry = JSON.parse(line.slice(start)) as { message?: string } & RequestLog;
-        if (entry.message === "request") requestLogs.push(entry);
-      } catch {
-        // a log line cut by the terminal width or interleaved: not a request line we need
-      }
-    }
-  });
-  wrangler.stderr?.on("data", (chunk: Buffer) => {
-    tail.push(chunk.toString());
-    if (tail.length > 50) tail.shift();
-  });
-  stops.push(dev.stop);
-  await waitUntilHealthy(dev, 120_000, () => tail.join("\n"));
-  return { baseUrl, stop: dev.stop };
-}
 
 /** gzip size of the deployable bundle, from `wrangler deploy --dry-run --outdir` (offline). */
 function bundleGzipBytes(): number {
@@ -166,16 +87,6 @@ function bundleGzipBytes(): number {
   return total;
 }
 
-async function login(baseUrl: string, email: string): Promise<string> {
-  const res = await fetch(`${baseUrl}/api/auth/login`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email, password: BENCH_PASSWORD }),
-  });
-  if (!res.ok) throw new Error(`login ${email}: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { accessToken: string }).accessToken;
-}
-
 type Scenario = {
   name: string;
   /** `METHOD /route` as the request log names it; absent for calls that do not reach the Worker. */
@@ -193,7 +104,10 @@ const median = (values: number[]) => {
   return sorted.length ? (sorted[Math.floor((sorted.length - 1) / 2)] ?? 0) : 0;
 };
 
-async function runScenario(scenario: Scenario): Promise<{ result: ScenarioResult; logs: RequestLog[] }> {
+async function runScenario(
+  scenario: Scenario,
+  worker: BenchWorker,
+): Promise<{ result: ScenarioResult; logs: RequestLog[] }> {
   let counter = 0;
   const options = (extra: { duration?: number; amount?: number }) => ({
     url: scenario.url,
@@ -208,7 +122,7 @@ async function runScenario(scenario: Scenario): Promise<{ result: ScenarioResult
   });
   await autocannon(options({ amount: (scenario.connections ?? CONNECTIONS) * 3 })); // warm-up: isolate, JIT, DO instances
   await new Promise((resolve) => setTimeout(resolve, 300));
-  takeLogs();
+  worker.takeLogs();
   const r = await autocannon(options({ duration: DURATION }));
   await new Promise((resolve) => setTimeout(resolve, 500)); // let the last log lines arrive
   return {
@@ -219,7 +133,7 @@ async function runScenario(scenario: Scenario): Promise<{ result: ScenarioResult
       errors: r.errors + r.timeouts,
       non2xx: r.non2xx,
     },
-    logs: takeLogs(),
+    logs: worker.takeLogs(),
   };
 }
 
@@ -370,7 +284,7 @@ async function startPgbouncer(binary: string, pgUrl: string): Promise<string> {
     ].join("\n"),
   );
   const child = spawn(binary, [ini], { stdio: "ignore" });
-  stops.push(
+  onStop(
     () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -398,12 +312,12 @@ async function main() {
     persistent: false,
     fast: true,
   });
-  stops.push(pg.stop);
+  onStop(pg.stop);
   await applyMigrations(pg.url);
-  const webhook = await startChild(fileURLToPath(new URL("./webhook-child.ts", import.meta.url)));
-  stops.push(webhook.stop);
+  const webhook = await startJsonChild(fileURLToPath(new URL("./webhook-child.ts", import.meta.url)));
+  onStop(webhook.stop);
   const smtp = await startSmtpSink();
-  stops.push(smtp.stop);
+  onStop(smtp.stop);
   const encryptionKey = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
   const [large, small] = await seedBench({
     databaseUrl: pg.url,
@@ -431,18 +345,7 @@ async function main() {
   });
   if (!large || !small) throw new Error("seed returned no workspaces");
 
-  const vars: Record<string, string> = {
-    ENVIRONMENT: "development",
-    ENCRYPTION_KEY: encryptionKey,
-    SMTP_HOST: "127.0.0.1",
-    SMTP_PORT: String(smtp.smtpPort),
-    HIBP_API_URL: "off",
-    LOG_LEVEL: "info",
-    ...RATE_LIMITS,
-  };
-  for (const [name, value] of Object.entries(process.env)) {
-    if (name.startsWith("RATE_LIMIT_") && value !== undefined) vars[name] = value;
-  }
+  const vars = stackVars({ encryptionKey, smtpPort: smtp.smtpPort });
 
   const results: Record<string, ScenarioResult> = {};
   const queries: Record<string, number> = {};
@@ -451,7 +354,7 @@ async function main() {
   let loginAppMinusDb = 0;
 
   const runAll = async (pgUrl: string, tag: "direct" | "pooled") => {
-    const wrangler = await startWrangler(pgUrl, vars, tag);
+    const wrangler = await startBenchWorker({ pgUrl, vars, persistTo: join(out, `wrangler-${tag}`) });
     say(`wrangler dev (${tag}) at ${wrangler.baseUrl}; signing in ${USERS} users per workspace…`);
     const tokens = { large: [] as string[], small: [] as string[] };
     for (let i = 1; i <= USERS; i++) tokens.large.push(await login(wrangler.baseUrl, large.email(i)));
@@ -461,7 +364,7 @@ async function main() {
     for (const scenario of scenarios(wrangler.baseUrl, webhook.url, large, tokens)) {
       if (tag === "pooled" && !scenario.db) continue;
       const name = tag === "pooled" ? `${scenario.name}_pooled` : scenario.name;
-      const { result, logs } = await runScenario(scenario);
+      const { result, logs } = await runScenario(scenario, wrangler);
       results[name] = result;
       const mine = logs.filter((l) => `${l.method} ${l.route}` === scenario.route);
       if (mine.length) {
@@ -558,9 +461,4 @@ async function main() {
   say(`wrote .data/bench/latest.json in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
-main()
-  .catch((error) => {
-    console.error(`[bench] ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    process.exitCode = 1;
-  })
-  .finally(() => stopAll());
+runMain("bench", main);

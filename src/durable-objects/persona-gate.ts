@@ -1,7 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env, RateLimitRule } from "../env";
 
-/** CONFIG.md / DESIGN.md: 5 consecutive failed relays open the breaker for 5 minutes. */
+/**
+ * CONFIG.md / DESIGN.md: 5 consecutive failed relays open the breaker for 5 minutes. The open time is the
+ * BREAKER_OPEN_SECONDS variable (default 300) so `npm run drill:webhook-outage` can watch several cooldowns.
+ */
 export const BREAKER_FAILURE_THRESHOLD = 5;
 export const BREAKER_OPEN_SECONDS = 300;
 /** Traits-webhook ids are remembered at least twice the 5-minute signature window. */
@@ -115,7 +118,10 @@ export class PersonaGate extends DurableObject<Env> {
    * the probe's failure re-opens it at once. Late reports of chats admitted before the breaker opened are
    * ignored while it is OPEN. Returns the status to mirror into Postgres.
    */
-  async report(outcome: { success: boolean; probeLease?: string | null }): Promise<BreakerStatus> {
+  async report(
+    outcome: { success: boolean; probeLease?: string | null },
+    openSeconds = BREAKER_OPEN_SECONDS,
+  ): Promise<BreakerStatus> {
     this.ensureSchema();
     const sql = this.ctx.storage.sql;
     const now = Date.now();
@@ -129,10 +135,10 @@ export class PersonaGate extends DurableObject<Env> {
       outcome.probeLease &&
       outcome.probeLease === breaker.lease_id
     ) {
-      this.open(now, BREAKER_FAILURE_THRESHOLD);
+      this.open(now, BREAKER_FAILURE_THRESHOLD, openSeconds);
     } else if (breaker.state === "CLOSED") {
       const failures = breaker.failures + 1;
-      if (failures >= BREAKER_FAILURE_THRESHOLD) this.open(now, failures);
+      if (failures >= BREAKER_FAILURE_THRESHOLD) this.open(now, failures, openSeconds);
       else sql.exec("UPDATE breaker SET failures = ? WHERE id = 1", failures);
     }
     await this.scheduleAlarm();
@@ -192,11 +198,11 @@ export class PersonaGate extends DurableObject<Env> {
       .one();
   }
 
-  private open(now: number, failures: number) {
+  private open(now: number, failures: number, openSeconds: number) {
     this.ctx.storage.sql.exec(
       "UPDATE breaker SET state = 'OPEN', failures = ?, open_until = ?, lease_id = NULL, lease_until = NULL WHERE id = 1",
       failures,
-      now + BREAKER_OPEN_SECONDS * 1000,
+      now + openSeconds * 1000,
     );
   }
 

@@ -31,6 +31,18 @@ describe("PersonaGate", () => {
     }
   });
 
+  it("stays open for the configured BREAKER_OPEN_SECONDS when the relay passes one", async () => {
+    const stub = gate();
+    for (let i = 0; i < 4; i++) await stub.report({ success: false }, 20);
+    const opened = await stub.report({ success: false }, 20);
+    const openMs = Date.parse(opened.openUntil ?? "") - Date.now();
+    expect(openMs).toBeGreaterThan(15_000);
+    expect(openMs).toBeLessThanOrEqual(20_000);
+    const refused = await stub.admit(RULE, LEASE_SECONDS);
+    if (refused.allowed) throw new Error("admitted while open");
+    expect(refused.retryAfterSeconds).toBeLessThanOrEqual(20);
+  });
+
   it("frees window slots as chats age out", async () => {
     const stub = gate();
     for (let i = 0; i < 3; i++)

@@ -589,7 +589,10 @@ async function recordOutcome(
 async function reportToGate(deps: Deps, persona: Persona, success: boolean, gate: Gate): Promise<void> {
   if (!gate.reachable) return;
   try {
-    const status = await personaGate(deps, persona.id).report({ success, probeLease: gate.probeLease });
+    const status = await personaGate(deps, persona.id).report(
+      { success, probeLease: gate.probeLease },
+      deps.config.BREAKER_OPEN_SECONDS,
+    );
     const openUntil = status.openUntil ? new Date(status.openUntil) : null;
     if ((persona.breakerOpenUntil?.getTime() ?? null) !== (openUntil?.getTime() ?? null)) {
       // Raw SQL on purpose: the mirror is bookkeeping, not an edit (updated_at stays).
