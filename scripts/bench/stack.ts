@@ -3,6 +3,7 @@
  * Worker under `wrangler dev` with its JSON request log captured, the variables that open up the rate limits,
  * and signing in a seeded member.
  */
+import { createWriteStream } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "../lib/ports.ts";
@@ -85,6 +86,8 @@ export async function startBenchWorker(options: {
   pgUrl: string;
   vars: Record<string, string>;
   persistTo: string;
+  /** Where wrangler's output goes besides the request log (errors, warnings); kept for reading afterwards. */
+  logFile?: string;
 }): Promise<BenchWorker> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -97,7 +100,9 @@ export async function startBenchWorker(options: {
   });
   const requestLogs: RequestLog[] = [];
   const tail: string[] = [];
+  const logFile = options.logFile ? createWriteStream(options.logFile) : undefined;
   const keep = (line: string) => {
+    logFile?.write(`${line}\n`);
     tail.push(line);
     if (tail.length > 50) tail.shift();
   };
@@ -114,6 +119,7 @@ export async function startBenchWorker(options: {
       try {
         const entry = JSON.parse(line.slice(start)) as { message?: string } & RequestLog;
         if (entry.message === "request") requestLogs.push(entry);
+        else keep(line.slice(start));
       } catch {
         // a log line cut by the terminal width or interleaved: not a request line we need
       }

@@ -26,8 +26,28 @@ export function createLogger(level: LogLevel, base: LogFields = {}): Logger {
   };
 }
 
-/** Error details for a log line: name, message and stack (never sent to clients). */
+/**
+ * Error details for a log line: name, message, driver code, stack and the `cause` chain (drizzle wraps the
+ * driver's error) — never sent to clients. A failed query's bound parameters are cut from its message: they
+ * can hold emails and token hashes, which have no place in logs.
+ */
 export function errorFields(error: unknown): LogFields {
-  if (error instanceof Error) return { error: error.name, errorMessage: error.message, stack: error.stack };
-  return { error: String(error) };
+  if (!(error instanceof Error)) return { error: String(error) };
+  const causes: LogFields[] = [];
+  for (let e = error.cause, depth = 0; e instanceof Error && depth < 3; e = e.cause, depth++) {
+    causes.push({ name: e.name, message: withoutParams(e.message), code: codeOf(e) });
+  }
+  return {
+    error: error.name,
+    errorMessage: withoutParams(error.message),
+    code: codeOf(error),
+    ...(causes.length ? { causes } : {}),
+    stack: error.stack ? withoutParams(error.stack) : undefined,
+  };
 }
+
+const withoutParams = (text: string) => text.replace(/\nparams: [^\n]*/g, "\nparams: (omitted)");
+const codeOf = (error: Error) => {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === "string" ? code : undefined;
+};

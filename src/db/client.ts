@@ -112,7 +112,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     const message = (e as { message?: unknown }).message;
     if (
       typeof message === "string" &&
-      /connection refused|network connection lost|socket.*closed/i.test(message)
+      // workerd's socket errors carry no code; "connection attempt failed" is local Hyperdrive with Postgres down.
+      /connection refused|connection attempt failed|network connection lost|socket.*closed/i.test(message)
     ) {
       return true;
     }

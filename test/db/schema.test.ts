@@ -117,4 +117,12 @@ describe("db client instrumentation", () => {
     expect(isDatabaseUnavailable(caught)).toBe(true);
     expect(isDatabaseUnavailable(new Error("duplicate key"))).toBe(false);
   });
+
+  it("recognises local Hyperdrive's refusal when Postgres is down (seen in npm run drill:db-outage)", () => {
+    // drizzle's wrapper around workerd's socket error: no code, only this message.
+    const wrapped = new Error("Failed query: select 1", { cause: new Error("connection attempt failed") });
+    expect(isDatabaseUnavailable(wrapped)).toBe(true);
+    const shuttingDown = Object.assign(new Error("the database system is shutting down"), { code: "57P03" });
+    expect(isDatabaseUnavailable(new Error("Failed query", { cause: shuttingDown }))).toBe(true);
+  });
 });
