@@ -259,12 +259,21 @@ function which(command: string): string | undefined {
   }
 }
 
-/** pgbouncer in transaction mode in front of the bench Postgres (only when it is installed). */
-async function startPgbouncer(binary: string, pgUrl: string): Promise<string> {
+/**
+ * pgbouncer in front of the bench Postgres (only when it is installed). Transaction pooling, Hyperdrive's mode,
+ * needs pgbouncer ≥ 1.21 to carry postgres.js's named prepared statements (`max_prepared_statements`).
+ * Debian bookworm ships 1.18: there the bench uses session pooling instead — for this app's one-client-per-
+ * request pattern it has the same effect (a request borrows a warm server connection instead of forking a new
+ * backend) and prepared statements stay safe (DISCARD ALL on release). `pool_mode` in the JSON says which.
+ */
+async function startPgbouncer(binary: string, pgUrl: string): Promise<{ url: string; mode: string }> {
   const pg = new URL(pgUrl);
   const port = await freePort();
   const dir = join(out, "pgbouncer");
   mkdirSync(dir, { recursive: true });
+  const version = execFileSync(binary, ["--version"], { encoding: "utf8" }).match(/(\d+)\.(\d+)/);
+  const [major, minor] = [Number(version?.[1] ?? 0), Number(version?.[2] ?? 0)];
+  const transaction = major > 1 || (major === 1 && minor >= 21);
   const ini = join(dir, "pgbouncer.ini");
   writeFileSync(
     ini,
@@ -275,15 +284,18 @@ async function startPgbouncer(binary: string, pgUrl: string): Promise<string> {
       "listen_addr = 127.0.0.1",
       `listen_port = ${port}`,
       "auth_type = any",
-      "pool_mode = transaction",
+      `pool_mode = ${transaction ? "transaction" : "session"}`,
+      ...(transaction ? ["max_prepared_statements = 200"] : []),
       "max_client_conn = 1000",
       "default_pool_size = 20",
-      "max_prepared_statements = 200",
       `unix_socket_dir = ${dir}`,
       `logfile = ${join(dir, "pgbouncer.log")}`,
     ].join("\n"),
   );
-  const child = spawn(binary, [ini], { stdio: "ignore" });
+  // pgbouncer refuses to run as root: drop to the `postgres` user the embedded cluster already runs as.
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) execFileSync("chown", ["-R", "postgres:postgres", dir]);
+  const child = spawn(binary, [...(asRoot ? ["-u", "postgres"] : []), ini], { stdio: "ignore" });
   onStop(
     () =>
       new Promise<void>((resolve) => {
@@ -293,7 +305,12 @@ async function startPgbouncer(binary: string, pgUrl: string): Promise<string> {
       }),
   );
   await new Promise((resolve) => setTimeout(resolve, 500));
-  return `postgres://postgres:postgres@127.0.0.1:${port}/persona`;
+  if (child.exitCode !== null)
+    throw new Error(`pgbouncer exited (${child.exitCode}); see ${dir}/pgbouncer.log`);
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/persona`,
+    mode: transaction ? "transaction" : "session",
+  };
 }
 
 async function main() {
@@ -395,8 +412,13 @@ async function main() {
   await runAll(pg.url, "direct");
   const pgbouncer = which("pgbouncer");
   const pooled = pgbouncer !== undefined;
-  if (pgbouncer) await runAll(await startPgbouncer(pgbouncer, pg.url), "pooled");
-  else
+  let poolMode: string | null = null;
+  if (pgbouncer) {
+    const bouncer = await startPgbouncer(pgbouncer, pg.url);
+    poolMode = bouncer.mode;
+    say(`pgbouncer (${poolMode} pooling) in front of Postgres: the DB scenarios again`);
+    await runAll(bouncer.url, "pooled");
+  } else
     say("pgbouncer is not on PATH: no pooled run (install it, e.g. apt-get install pgbouncer, to get one)");
 
   const s = (name: string) => results[pooled && results[`${name}_pooled`] ? `${name}_pooled` : name];
@@ -421,6 +443,7 @@ async function main() {
     worker_timing: workerTiming,
     bundle_gzip_bytes: bundle,
     pooled,
+    pool_mode: poolMode,
     // Beyond the issue's shape (also worker_timing above): the login's Worker time (app minus db, request-log median at one connection).
     login_app_minus_db_p50_ms: loginAppMinusDb,
     settings: {

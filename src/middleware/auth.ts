@@ -15,6 +15,7 @@ import type { Database } from "../db/client";
 import {
   type SessionMethod,
   sessions,
+  type User,
   type UserRole,
   users,
   type WorkspaceKind,
@@ -22,6 +23,26 @@ import {
   workspaces,
 } from "../db/schema";
 import { type AccessTokenClaims, invalidTokenError, verifyAccessToken } from "../modules/auth/access-token";
+
+/**
+ * The caller's users-row fields the auth query returns too: everything the profile (GET /api/users/me)
+ * shows, so it needs no second query — never the password hash.
+ */
+const profileColumns = {
+  id: users.id,
+  workspaceId: users.workspaceId,
+  email: users.email,
+  name: users.name,
+  role: users.role,
+  status: users.status,
+  avatarKey: users.avatarKey,
+  timezone: users.timezone,
+  locale: users.locale,
+  emailVerifiedAt: users.emailVerifiedAt,
+  lastLoginAt: users.lastLoginAt,
+  createdAt: users.createdAt,
+};
+export type UserProfile = Pick<User, keyof typeof profileColumns>;
 
 /** Who is calling, as later middleware and handlers see it (`authOf(c)`). */
 export type AuthContext = {
@@ -38,6 +59,8 @@ export type AuthContext = {
   method: SessionMethod;
   /** ACTIVE user whose email is in PLATFORM_ADMIN_EMAILS. */
   isPlatformAdmin: boolean;
+  /** The caller's row as of this request. */
+  profile: UserProfile;
 };
 
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
@@ -58,9 +81,7 @@ export async function loadAuthContext(
 ): Promise<AuthContext | null> {
   const [row] = await db
     .select({
-      role: users.role,
-      email: users.email,
-      name: users.name,
+      profile: profileColumns,
       workspaceStatus: workspaces.status,
       workspaceKind: workspaces.kind,
       authTime: sessions.authTime,
@@ -86,15 +107,16 @@ export async function loadAuthContext(
     userId: claims.userId,
     sessionId: claims.sessionId,
     workspaceId: claims.workspaceId,
-    role: row.role,
-    email: row.email,
-    name: row.name,
+    role: row.profile.role,
+    email: row.profile.email,
+    name: row.profile.name,
     workspaceStatus: row.workspaceStatus,
     workspaceKind: row.workspaceKind,
     authTime: row.authTime,
     method: row.method,
     // The query already required ACTIVE; emails are stored lower-cased and the config list is lower-cased.
-    isPlatformAdmin: platformAdminEmails.includes(row.email),
+    isPlatformAdmin: platformAdminEmails.includes(row.profile.email),
+    profile: row.profile,
   };
 }
 

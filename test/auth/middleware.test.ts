@@ -4,7 +4,7 @@
  */
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { eq, sql } from "drizzle-orm";
-import { Hono } from "hono";
+import { type Handler, Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import type { AppEnv } from "../../src/core/app-env";
 import { handleError } from "../../src/core/error-handler";
@@ -18,6 +18,7 @@ import {
 } from "../../src/middleware/auth";
 import { requestContext } from "../../src/middleware/request-context";
 import { invalidateSigningKeyCache } from "../../src/modules/auth/signing-keys.service";
+import { getMe } from "../../src/modules/users/users.handlers";
 import { platformAdmin, signIn } from "../helpers/auth";
 import { withDb } from "../helpers/db";
 import { createTenant } from "../helpers/factories";
@@ -31,6 +32,16 @@ app.get("/probe", requireAuth, (c) =>
     queries: c.var.dbStats.count,
     logged: { userId: c.var.userId, workspaceId: c.var.workspaceId },
   }),
+);
+// GET /api/users/me's real handler, with the request's statement count added after it ran.
+app.get(
+  "/me-counted",
+  async (c, next) => {
+    await next();
+    c.header("x-queries", String(c.var.dbStats.count));
+  },
+  requireAuth,
+  getMe as unknown as Handler<AppEnv>,
 );
 app.get("/admin", requireAuth, requireAdmin, (c) => c.json({ ok: true }));
 app.get("/platform", requireAuth, requirePlatformAdmin, (c) => c.json({ ok: true }));
@@ -55,6 +66,16 @@ async function call(
 const show = (res: { status: number; text: string }) => `${res.status} ${res.text.slice(0, 600)}`;
 
 describe("requireAuth", () => {
+  it("serves GET /api/users/me from the auth context: one query for the whole request", async () => {
+    const { member } = await createTenant();
+    const { accessToken } = await signIn(member);
+    await call("/me-counted", accessToken); // warm key cache
+    const res = await call("/me-counted", accessToken);
+    expect(res.status, show(res)).toBe(200);
+    expect(res.headers.get("x-queries")).toBe("1");
+    expect(res.body).toMatchObject({ id: member.id, email: member.email, role: "MEMBER" });
+  });
+
   it("sets the auth context from the token and ONE query on a warm key cache", async () => {
     const { workspace, member } = await createTenant();
     const authTime = new Date(Date.now() - 5 * 60_000);
@@ -75,7 +96,15 @@ describe("requireAuth", () => {
       authTime: authTime.toISOString(),
       method: "GOOGLE",
       isPlatformAdmin: false,
+      profile: expect.objectContaining({
+        id: member.id,
+        email: member.email,
+        role: "MEMBER",
+        status: "ACTIVE",
+      }),
     });
+    // The profile is the row minus secrets: no password hash travels with every request.
+    expect(Object.keys(res.body.auth.profile)).not.toContain("passwordHash");
     expect(res.body.logged).toEqual({ userId: member.id, workspaceId: workspace.id });
   });
 

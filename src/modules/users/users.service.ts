@@ -3,7 +3,7 @@ import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import type { User } from "../../db/schema";
 import { users } from "../../db/schema";
-import type { AuthContext } from "../../middleware/auth";
+import type { AuthContext, UserProfile } from "../../middleware/auth";
 import { recordAudit } from "../audit/audit.service";
 import { signedAvatarUrl } from "./avatar.service";
 import type { UpdateProfileInput, UserDto } from "./users.schemas";
@@ -12,7 +12,7 @@ import type { UpdateProfileInput, UserDto } from "./users.schemas";
  * The one mapping from a users row to its public shape. `avatarUrl` is signed by the caller (the avatar
  * feature owns the signature); a row without an avatar has none.
  */
-export function toUserDto(user: User, avatarUrl: string | null = null): UserDto {
+export function toUserDto(user: UserProfile, avatarUrl: string | null = null): UserDto {
   return {
     id: user.id,
     email: user.email,
@@ -30,21 +30,21 @@ export function toUserDto(user: User, avatarUrl: string | null = null): UserDto 
 }
 
 /** `toUserDto` with the avatar URL signed now. */
-export async function toSignedUserDto(deps: Pick<Deps, "config">, user: User): Promise<UserDto> {
+export async function toSignedUserDto(deps: Pick<Deps, "config">, user: UserProfile): Promise<UserDto> {
   return toUserDto(user, await signedAvatarUrl(deps, user));
 }
 
 type Caller = Pick<AuthContext, "userId" | "workspaceId">;
 
-/** The caller's own row (scoped to its workspace like every tenant read). */
-export async function getProfile(deps: Pick<Deps, "db" | "config">, caller: Caller): Promise<UserDto> {
-  const [user] = await deps.db
-    .select()
-    .from(users)
-    .where(and(eq(users.id, caller.userId), eq(users.workspaceId, caller.workspaceId)))
-    .limit(1);
-  if (!user) throw new ApiError("NOT_FOUND", "No such user.");
-  return toSignedUserDto(deps, user);
+/**
+ * The caller's own profile. The auth middleware's one query already read the row (live session, ACTIVE user),
+ * so GET /api/users/me costs no second query.
+ */
+export function getProfile(
+  deps: Pick<Deps, "config">,
+  caller: Pick<AuthContext, "profile">,
+): Promise<UserDto> {
+  return toSignedUserDto(deps, caller.profile);
 }
 
 /** Canonical spellings, so "europe/london" and "Europe/London" are one value (and one non-change). */
