@@ -11,6 +11,7 @@
  *
  * Flags (defaults = issue 10): --duration 6 --connections 20 --members 10000 --conversations 10000
  *   --messages 100000 --personas 50 --branch 200 --small-conversations 100 --users 50
+ *   --only users_me,auth_health_select1 (a subset of the scenarios, for quick comparisons)
  * `npm run bench` holds /tmp/vitest.lock (2 cores, shared machine). Never on port 8787.
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -53,8 +54,11 @@ const { values: flags } = parseArgs({
     branch: { type: "string", default: "200" },
     "small-conversations": { type: "string", default: "100" },
     users: { type: "string", default: "50" },
+    /** Comma-separated scenario names: a quick look at a few (the JSON then holds only those). */
+    only: { type: "string" },
   },
 });
+const ONLY = flags.only ? new Set(flags.only.split(",").map((name) => name.trim())) : undefined;
 const num = (name: keyof typeof flags) => {
   const value = Number(flags[name]);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
@@ -287,7 +291,9 @@ async function startPgbouncer(binary: string, pgUrl: string): Promise<{ url: str
       `pool_mode = ${transaction ? "transaction" : "session"}`,
       ...(transaction ? ["max_prepared_statements = 200"] : []),
       "max_client_conn = 1000",
-      "default_pool_size = 20",
+      // Session pooling holds a server connection per client connection, and a request may open up to 3
+      // (postgres.js max): size the pool so 20 concurrent requests cannot starve each other.
+      `default_pool_size = ${transaction ? 20 : Math.min(250, CONNECTIONS * 3 + 10)}`,
       `unix_socket_dir = ${dir}`,
       `logfile = ${join(dir, "pgbouncer.log")}`,
     ].join("\n"),
@@ -380,6 +386,7 @@ async function main() {
     }
     for (const scenario of scenarios(wrangler.baseUrl, webhook.url, large, tokens)) {
       if (tag === "pooled" && !scenario.db) continue;
+      if (ONLY && !ONLY.has(scenario.name)) continue;
       const name = tag === "pooled" ? `${scenario.name}_pooled` : scenario.name;
       const { result, logs } = await runScenario(scenario, wrangler);
       results[name] = result;

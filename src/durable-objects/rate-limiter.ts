@@ -48,6 +48,11 @@ const secondsUntil = (at: number, now: number) => Math.max(0, Math.ceil((at - no
  */
 export class RateLimiter extends DurableObject<Env> {
   private schemaReady = false;
+  /**
+   * True once this instance knows an alarm is pending, so a hit skips the storage round trip of `getAlarm`
+   * (the hot path of API_USER, hit by every authenticated request). Memory only: a fresh instance checks again.
+   */
+  private alarmPending = false;
 
   /** Counts this hit against `rule` and records it only when it is allowed (a refused hit stores nothing). */
   async hit(rule: RateLimitRule): Promise<RateDecision> {
@@ -174,6 +179,7 @@ export class RateLimiter extends DurableObject<Env> {
 
   /** Deletes expired rows; deletes the whole storage when nothing is left, else runs again at the last expiry. */
   override async alarm(): Promise<void> {
+    this.alarmPending = false;
     if (this.hasSchema()) {
       const sql = this.ctx.storage.sql;
       const now = Date.now();
@@ -186,6 +192,7 @@ export class RateLimiter extends DurableObject<Env> {
         .one();
       if (latest !== null) {
         await this.ctx.storage.setAlarm(latest);
+        this.alarmPending = true;
         return;
       }
     }
@@ -230,6 +237,8 @@ export class RateLimiter extends DurableObject<Env> {
    * the latest expiry, so writes only pay for an alarm when none is pending.
    */
   private async scheduleCleanup(expiresAt: number): Promise<void> {
+    if (this.alarmPending) return;
     if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(expiresAt);
+    this.alarmPending = true;
   }
 }

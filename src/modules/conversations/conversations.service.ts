@@ -204,16 +204,19 @@ export function listConversationsQuery(
   const take = input.limit + 1;
   const columns = sql.raw(`c.id, c.workspace_id, c.title, c.visibility, c.archived_at, c.owner_id,
     c.persona_id, c.current_leaf_id, c.message_count, c.last_message_at, c.created_at, c.updated_at`);
+  // `DESC NULLS LAST` spells the indexes' order exactly (plain DESC means NULLS FIRST): without it the planner
+  // cannot walk conversations_workspace_visibility_idx and sorts every SHARED row instead — 2.6 ms instead of
+  // 0.3 ms at 10k conversations (found by `npm run bench`). The columns are NOT NULL, so the order is the same.
   return sql`
     WITH page AS (
       (SELECT ${columns} FROM conversations c
         WHERE c.owner_id = ${caller.userId} AND ${where}
-        ORDER BY c.last_message_at DESC, c.id DESC LIMIT ${take})
+        ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC NULLS LAST LIMIT ${take})
       UNION ALL
       (SELECT ${columns} FROM conversations c
         WHERE c.visibility = 'SHARED' AND c.owner_id <> ${caller.userId} AND ${where}
-        ORDER BY c.last_message_at DESC, c.id DESC LIMIT ${take})
-      ORDER BY last_message_at DESC, id DESC
+        ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC NULLS LAST LIMIT ${take})
+      ORDER BY last_message_at DESC NULLS LAST, id DESC NULLS LAST
       LIMIT ${take}
     )
     SELECT c.id, c.title, c.visibility, c.archived_at, c.owner_id, c.current_leaf_id, c.message_count,
