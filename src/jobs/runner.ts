@@ -4,10 +4,11 @@
  * limit): a backlog larger than one run's budget simply continues at the next run. Every batch claims its
  * rows with `FOR UPDATE SKIP LOCKED` or a conditional update, so two runs at once never process a row twice.
  */
-import { desc, eq, sql } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Deps } from "../core/deps";
 import { createLogger, errorFields } from "../core/logger";
 import { createDb } from "../db/client";
+import { newestFirst } from "../db/order";
 import { type JobRun, jobRuns } from "../db/schema";
 import { type Env, loadConfig } from "../env";
 import { JOBS, type JobOptions } from "./jobs";
@@ -89,5 +90,5 @@ export async function runScheduled(env: Env, ctx: Pick<ExecutionContext, "waitUn
 
 /** The most recent runs, newest first (GET /api/platform/jobs). */
 export async function recentJobRuns(deps: Pick<Deps, "db">, limit = 50): Promise<JobRun[]> {
-  return deps.db.select().from(jobRuns).orderBy(desc(jobRuns.startedAt)).limit(limit);
+  return deps.db.select().from(jobRuns).orderBy(newestFirst(jobRuns.startedAt)).limit(limit);
 }

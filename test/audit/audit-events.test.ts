@@ -3,10 +3,11 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { newId } from "../../src/core/ids";
 import { auditEvents, type NewAuditEvent } from "../../src/db/schema";
-import { AUDIT_EXPORT_BATCH } from "../../src/modules/audit/audit-events.service";
+import { AUDIT_EXPORT_BATCH, auditPageQuery } from "../../src/modules/audit/audit-events.service";
 import { signIn } from "../helpers/auth";
 import { withDb } from "../helpers/db";
 import { createTenant, type Tenant } from "../helpers/factories";
+import { explain, parentOfIndexScan } from "../helpers/plan";
 import { type ApiResponse, api, BASE_URL, describeResponse } from "../helpers/request";
 
 const PATH = "/api/admin/audit-events";
@@ -123,6 +124,24 @@ describe("GET /api/admin/audit-events", () => {
       userAgent: "vitest",
       traceId: "trace",
       createdAt: "2026-01-10T10:02:00.000Z",
+    });
+  });
+
+  it("reads a page straight off the workspace index, newest first (EXPLAIN on 3,000 events)", async () => {
+    const tenant = await createTenant();
+    const specs = Array.from({ length: 3000 }, (_, i) => ({
+      type: "LOGIN_SUCCESS",
+      actor: tenant.member.id,
+      at: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
+    }));
+    for (let i = 0; i < specs.length; i += 1000) await seed(tenant.workspace.id, specs.slice(i, i + 1000));
+    await withDb(async (db) => {
+      await db.execute(sql`ANALYZE audit_events`);
+      const query = auditPageQuery(db, tenant.workspace.id, {}, undefined, 51).getSQL();
+      const { root, json } = await explain(db, query);
+      expect(parentOfIndexScan(root, "audit_events_workspace_created_idx")?.["Node Type"], json).toBe(
+        "Limit",
+      );
     });
   });
 

@@ -5,6 +5,7 @@ import { listConversationsQuery } from "../../src/modules/conversations/conversa
 import { signIn } from "../helpers/auth";
 import { withDb } from "../helpers/db";
 import { createTenant } from "../helpers/factories";
+import { explain, parentOfIndexScan } from "../helpers/plan";
 import { api, describeResponse } from "../helpers/request";
 import { auditsOf, conversationTenant, insertConversation, insertMessage, insertPersona } from "./support";
 
@@ -191,19 +192,8 @@ describe("GET /api/conversations", () => {
       expect(plan).toContain("conversations_workspace_visibility_idx");
       // …and walks it in the list's order: the SHARED branch stops after a page (Limit right above the index
       // scan), never sorting the workspace's SHARED rows. Plain `DESC` did not match the index's NULLS LAST.
-      type PlanNode = { "Node Type": string; "Index Name"?: string; Plans?: PlanNode[] };
-      const parentOf = (node: PlanNode, index: string): PlanNode | undefined => {
-        for (const child of node.Plans ?? []) {
-          if (child["Index Name"] === index) return node;
-          const found = parentOf(child, index);
-          if (found) return found;
-        }
-        return undefined;
-      };
-      const [root] = (Array.from(await db.execute(sql`EXPLAIN (FORMAT JSON) ${query}`))[0] as {
-        "QUERY PLAN": Array<{ Plan: PlanNode }>;
-      })["QUERY PLAN"];
-      expect(root && parentOf(root.Plan, "conversations_workspace_visibility_idx")?.["Node Type"], plan).toBe(
+      const { root } = await explain(db, query);
+      expect(parentOfIndexScan(root, "conversations_workspace_visibility_idx")?.["Node Type"], plan).toBe(
         "Limit",
       );
     });

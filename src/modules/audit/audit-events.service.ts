@@ -3,11 +3,12 @@
  * Both read only the caller's workspace and order by (created_at DESC, id DESC), which the
  * `audit_events_workspace_created_idx` index serves directly.
  */
-import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import { decodeTimeCursor, encodeTimeCursor, type TimeCursor } from "../../core/cursor";
 import type { Deps } from "../../core/deps";
 import { errorFields } from "../../core/logger";
 import { createDb, type DbOrTx } from "../../db/client";
+import { newestFirst } from "../../db/order";
 import { type AuditEvent, auditEvents } from "../../db/schema";
 import type { AuditEventDto, ListAuditEventsInput } from "./audit.schemas";
 
@@ -53,14 +54,17 @@ export function toAuditEventDto(row: AuditEvent): AuditEventDto {
   };
 }
 
-/** One page of the workspace's events after `after`, newest first. `workspaceId` is required: tenancy. */
-async function selectPage(
+/**
+ * One page of the workspace's events after `after`, newest first. `workspaceId` is required: tenancy.
+ * Exported for the EXPLAIN test (the page must come straight off the index).
+ */
+export function auditPageQuery(
   db: DbOrTx,
   workspaceId: string,
   filters: Filters,
   after: Cursor | undefined,
   limit: number,
-): Promise<Row[]> {
+) {
   const conditions: SQL[] = [eq(auditEvents.workspaceId, workspaceId)];
   if (filters.type) conditions.push(eq(auditEvents.eventType, filters.type));
   if (filters.actor) conditions.push(eq(auditEvents.actorUserId, filters.actor.toLowerCase()));
@@ -76,7 +80,7 @@ async function selectPage(
     .select(columns)
     .from(auditEvents)
     .where(and(...conditions))
-    .orderBy(desc(auditEvents.createdAt), desc(auditEvents.id))
+    .orderBy(newestFirst(auditEvents.createdAt), newestFirst(auditEvents.id))
     .limit(limit);
 }
 
@@ -89,7 +93,7 @@ export async function listAuditEvents(
   input: ListAuditEventsInput,
 ): Promise<{ items: AuditEventDto[]; nextCursor: string | null }> {
   const after = input.cursor ? decodeCursor(input.cursor) : undefined;
-  const rows = await selectPage(deps.db, workspaceId, input, after, input.limit + 1);
+  const rows = await auditPageQuery(deps.db, workspaceId, input, after, input.limit + 1);
   const page = rows.slice(0, input.limit);
   const last = page.at(-1);
   return {
@@ -114,7 +118,7 @@ export async function exportAuditEvents(
   workspaceId: string,
   filters: Filters,
 ): Promise<ReadableStream<Uint8Array>> {
-  const first = await selectPage(deps.db, workspaceId, filters, undefined, AUDIT_EXPORT_BATCH);
+  const first = await auditPageQuery(deps.db, workspaceId, filters, undefined, AUDIT_EXPORT_BATCH);
   let pending: Row[] | null = first;
   let after: Cursor | undefined;
   let handle: ReturnType<typeof createDb> | undefined;
@@ -134,7 +138,7 @@ export async function exportAuditEvents(
             pending = null;
           } else {
             handle ??= createDb(deps.env.HYPERDRIVE.connectionString);
-            rows = await selectPage(handle.db, workspaceId, filters, after, AUDIT_EXPORT_BATCH);
+            rows = await auditPageQuery(handle.db, workspaceId, filters, after, AUDIT_EXPORT_BATCH);
           }
           if (rows.length > 0) controller.enqueue(ndjson(rows));
           const last = rows.at(-1);

@@ -3,7 +3,7 @@
  * admins and platform admins, and the delivery log. Webhook URLs and secrets are write-only: AES-GCM
  * encrypted with the persona id as context, never part of a DTO.
  */
-import { and, asc, count, desc, eq, isNull, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, count, eq, isNull, or, type SQL, sql } from "drizzle-orm";
 import { base64url } from "jose";
 import { encrypt } from "../../core/crypto";
 import type { Deps } from "../../core/deps";
@@ -11,6 +11,7 @@ import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
 import { checkOutboundUrl, type OutboundUrlPolicy } from "../../core/outbound-url";
 import type { DbOrTx } from "../../db/client";
+import { newestFirst } from "../../db/order";
 import { chatRuns, type Persona, personaFavourites, personas, workspaces } from "../../db/schema";
 import type { Config } from "../../env";
 import type { AuthContext } from "../../middleware/auth";
@@ -507,7 +508,7 @@ export async function listDeliveries(
       })
       .from(chatRuns)
       .where(and(...conditions))
-      .orderBy(desc(chatRuns.startedAt), desc(chatRuns.id))
+      .orderBy(newestFirst(chatRuns.startedAt), newestFirst(chatRuns.id))
       .limit(query.limit + 1),
     gate.status(),
   ]);
