@@ -127,28 +127,38 @@ export async function relayChat(deps: Deps, caller: Caller, input: RelayChatInpu
       })
       .returning();
     if (!userMessage) throw new Error("message insert returned nothing");
-    const chatRunId = await startRun(tx, caller, persona.id, conversationId, userMessage.id, true);
-    if (created) {
-      await recordAudit(deps, tx, {
-        type: "CONVERSATION_CREATED",
+    // The rest needs only the message's existence and ids made here: issued together, postgres.js pipelines
+    // them on the transaction's connection — one round trip instead of four or five.
+    const chatRunId = newId();
+    const [history] = await Promise.all([
+      parentId ? branchHistory(tx, conversationId, parentId) : [],
+      startRun(
+        tx,
+        caller,
+        { chatRunId, personaId: persona.id, conversationId, userMessageId: userMessage.id },
+        true,
+      ),
+      created
+        ? recordAudit(deps, tx, {
+            type: "CONVERSATION_CREATED",
+            workspaceId: caller.workspaceId,
+            actorUserId: caller.userId,
+            targetType: "conversation",
+            targetId: conversationId,
+            data: { via, personaId: persona.id },
+          })
+        : undefined,
+      recordAudit(deps, tx, {
+        type: input.audit?.type ?? "CHAT_MESSAGE_SENT",
         workspaceId: caller.workspaceId,
         actorUserId: caller.userId,
-        targetType: "conversation",
-        targetId: conversationId,
-        data: { via, personaId: persona.id },
-      });
-    }
-    await recordAudit(deps, tx, {
-      type: input.audit?.type ?? "CHAT_MESSAGE_SENT",
-      workspaceId: caller.workspaceId,
-      actorUserId: caller.userId,
-      targetType: "message",
-      targetId: userMessage.id,
-      data: { via, conversationId, personaId: persona.id, ...input.audit?.data },
-    });
+        targetType: "message",
+        targetId: userMessage.id,
+        data: { via, conversationId, personaId: persona.id, ...input.audit?.data },
+      }),
+    ]);
     const storedChat = { conversationId, conversationCreated: created, userMessage, chatRunId };
     const attachments = (await input.onStored?.(tx, storedChat)) ?? [];
-    const history = parentId ? await branchHistory(tx, conversationId, parentId) : [];
     return { ...storedChat, attachments, history };
   });
   return deliverAndRecord(deps, caller, persona, stored, gate, via);
@@ -185,25 +195,37 @@ export async function retryChat(
       )
       .returning();
     if (!userMessage) throw notRetryable();
-    const chatRunId = await startRun(tx, caller, persona.id, target.conversationId, userMessage.id, false);
-    await recordAudit(deps, tx, {
-      type: "MESSAGE_RETRIED",
-      workspaceId: caller.workspaceId,
-      actorUserId: caller.userId,
-      targetType: "message",
-      targetId: userMessage.id,
-      data: { via, conversationId: target.conversationId, personaId: persona.id },
-    });
-    const history = userMessage.parentId
-      ? await branchHistory(tx, target.conversationId, userMessage.parentId)
-      : [];
+    const chatRunId = newId();
+    const [history, attachments] = await Promise.all([
+      userMessage.parentId ? branchHistory(tx, target.conversationId, userMessage.parentId) : [],
+      // The same files as the first attempt, with fresh 10-minute URLs.
+      relayAttachmentsOf(deps, tx, caller.workspaceId, userMessage.id),
+      startRun(
+        tx,
+        caller,
+        {
+          chatRunId,
+          personaId: persona.id,
+          conversationId: target.conversationId,
+          userMessageId: userMessage.id,
+        },
+        false,
+      ),
+      recordAudit(deps, tx, {
+        type: "MESSAGE_RETRIED",
+        workspaceId: caller.workspaceId,
+        actorUserId: caller.userId,
+        targetType: "message",
+        targetId: userMessage.id,
+        data: { via, conversationId: target.conversationId, personaId: persona.id },
+      }),
+    ]);
     return {
       conversationId: target.conversationId,
       conversationCreated: false,
       userMessage,
       chatRunId,
-      // The same files as the first attempt, with fresh 10-minute URLs.
-      attachments: await relayAttachmentsOf(deps, tx, caller.workspaceId, userMessage.id),
+      attachments,
       history,
     };
   });
@@ -350,34 +372,35 @@ async function admit(deps: Deps, caller: Caller, personaId: string): Promise<Gat
 
 // --- store helpers ------------------------------------------------------------------------------------------
 
-/** Inserts the PENDING run and moves the leaf to the user message (counted when new). */
+/**
+ * Inserts the PENDING run and moves the leaf to the user message (counted when new). The two statements are
+ * independent, so they are issued together (pipelined on the transaction's connection).
+ */
 async function startRun(
   tx: Transaction,
   caller: Caller,
-  personaId: string,
-  conversationId: string,
-  userMessageId: string,
+  run: { chatRunId: string; personaId: string; conversationId: string; userMessageId: string },
   newMessage: boolean,
-): Promise<string> {
-  const chatRunId = newId();
-  await tx.insert(chatRuns).values({
-    id: chatRunId,
-    workspaceId: caller.workspaceId,
-    conversationId,
-    personaId,
-    userMessageId,
-    status: "PENDING",
-  });
-  // A retry re-sends an existing message: only new messages are counted.
-  await tx
-    .update(conversations)
-    .set({
-      currentLeafId: userMessageId,
-      lastMessageAt: sql`now()`,
-      ...(newMessage ? { messageCount: sql`${conversations.messageCount} + 1` } : {}),
-    })
-    .where(eq(conversations.id, conversationId));
-  return chatRunId;
+): Promise<void> {
+  await Promise.all([
+    tx.insert(chatRuns).values({
+      id: run.chatRunId,
+      workspaceId: caller.workspaceId,
+      conversationId: run.conversationId,
+      personaId: run.personaId,
+      userMessageId: run.userMessageId,
+      status: "PENDING",
+    }),
+    // A retry re-sends an existing message: only new messages are counted.
+    tx
+      .update(conversations)
+      .set({
+        currentLeafId: run.userMessageId,
+        lastMessageAt: sql`now()`,
+        ...(newMessage ? { messageCount: sql`${conversations.messageCount} + 1` } : {}),
+      })
+      .where(eq(conversations.id, run.conversationId)),
+  ]);
 }
 
 type HistoryItem = { role: "user" | "assistant"; content: string };
@@ -532,11 +555,10 @@ async function recordOutcome(
     const userMessageId = stored.userMessage.id;
     let assistant: Message | null = null;
     if (outcome.ok) {
-      const assistantId = newId();
       [assistant = null] = await tx
         .insert(messages)
         .values({
-          id: assistantId,
+          id: newId(),
           workspaceId: caller.workspaceId,
           conversationId: stored.conversationId,
           parentId: userMessageId,
@@ -546,37 +568,45 @@ async function recordOutcome(
           personaVersion: persona.version,
         })
         .returning();
-      await tx
-        .update(conversations)
-        .set({
-          currentLeafId: sql`CASE WHEN ${conversations.currentLeafId} = ${userMessageId}::uuid
-            THEN ${assistantId}::uuid ELSE ${conversations.currentLeafId} END`,
-          lastMessageAt: sql`now()`,
-          messageCount: sql`${conversations.messageCount} + 1`,
-          ...(outcome.title ? { title: sql`COALESCE(${conversations.title}, ${outcome.title})` } : {}),
-        })
-        .where(eq(conversations.id, stored.conversationId));
     }
-    await tx
-      .update(messages)
-      .set({ status: outcome.ok ? "COMPLETE" : "FAILED" })
-      .where(and(eq(messages.id, userMessageId), eq(messages.status, "PENDING")));
-    await recordAudit(deps, tx, {
-      type: outcome.ok ? "WEBHOOK_SUCCESS" : "WEBHOOK_FAILED",
-      workspaceId: caller.workspaceId,
-      actorUserId: caller.userId,
-      targetType: "persona",
-      targetId: persona.id,
-      data: {
-        via,
-        chatRunId: stored.chatRunId,
-        conversationId: stored.conversationId,
-        messageId: userMessageId,
-        attempts: outcome.attempts,
-        latencyMs: outcome.latencyMs,
-        ...(outcome.ok ? {} : { status: outcome.status, errorClass: outcome.errorClass }),
-      },
-    });
+    // Independent of each other once the reply exists (the leaf's foreign key needs it): issued together,
+    // pipelined on the transaction's connection.
+    await Promise.all([
+      assistant
+        ? tx
+            .update(conversations)
+            .set({
+              currentLeafId: sql`CASE WHEN ${conversations.currentLeafId} = ${userMessageId}::uuid
+                THEN ${assistant.id}::uuid ELSE ${conversations.currentLeafId} END`,
+              lastMessageAt: sql`now()`,
+              messageCount: sql`${conversations.messageCount} + 1`,
+              ...(outcome.ok && outcome.title
+                ? { title: sql`COALESCE(${conversations.title}, ${outcome.title})` }
+                : {}),
+            })
+            .where(eq(conversations.id, stored.conversationId))
+        : undefined,
+      tx
+        .update(messages)
+        .set({ status: outcome.ok ? "COMPLETE" : "FAILED" })
+        .where(and(eq(messages.id, userMessageId), eq(messages.status, "PENDING"))),
+      recordAudit(deps, tx, {
+        type: outcome.ok ? "WEBHOOK_SUCCESS" : "WEBHOOK_FAILED",
+        workspaceId: caller.workspaceId,
+        actorUserId: caller.userId,
+        targetType: "persona",
+        targetId: persona.id,
+        data: {
+          via,
+          chatRunId: stored.chatRunId,
+          conversationId: stored.conversationId,
+          messageId: userMessageId,
+          attempts: outcome.attempts,
+          latencyMs: outcome.latencyMs,
+          ...(outcome.ok ? {} : { status: outcome.status, errorClass: outcome.errorClass }),
+        },
+      }),
+    ]);
     return assistant;
   });
 }
