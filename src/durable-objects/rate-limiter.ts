@@ -53,9 +53,21 @@ export class RateLimiter extends DurableObject<Env> {
    * (the hot path of API_USER, hit by every authenticated request). Memory only: a fresh instance checks again.
    */
   private alarmPending = false;
+  /**
+   * Allowed hits of an in-memory window (oldest first). For API_USER, which every authenticated request hits:
+   * no storage write per request. What it gives up: a restarted or evicted instance starts from zero — at
+   * most one window (a minute) of hits forgotten after a deploy, and eviction needs the object idle for longer
+   * than that window anyway. Fine for a throughput budget; security scopes (login, reset, register) stay in
+   * SQLite.
+   */
+  private memoryHits: number[] = [];
 
-  /** Counts this hit against `rule` and records it only when it is allowed (a refused hit stores nothing). */
-  async hit(rule: RateLimitRule): Promise<RateDecision> {
+  /**
+   * Counts this hit against `rule` and records it only when it is allowed (a refused hit stores nothing).
+   * `inMemory`: keep this window in the instance's memory instead of SQLite — see `memoryHits`.
+   */
+  async hit(rule: RateLimitRule, options: { inMemory?: boolean } = {}): Promise<RateDecision> {
+    if (options.inMemory) return this.hitInMemory(rule);
     this.ensureSchema();
     const sql = this.ctx.storage.sql;
     const now = Date.now();
@@ -150,6 +162,40 @@ export class RateLimiter extends DurableObject<Env> {
     };
     await this.scheduleCleanup(expiresAt);
     return result;
+  }
+
+  private hitInMemory(rule: RateLimitRule): RateDecision {
+    const now = Date.now();
+    const windowMs = rule.windowSeconds * 1000;
+    const hits = this.memoryHits;
+    let expired = 0;
+    while (expired < hits.length && (hits[expired] ?? 0) <= now - windowMs) expired++;
+    if (expired > 0) hits.splice(0, expired);
+    const oldest = hits[0];
+    if (hits.length >= rule.limit) {
+      // As in `hit`: after a lowered limit, wait until enough hits have left to get below it.
+      const freeing = hits[hits.length - rule.limit];
+      const retryAfterSeconds = Math.max(
+        1,
+        freeing === undefined ? rule.windowSeconds : secondsUntil(freeing + windowMs, now),
+      );
+      return {
+        allowed: false,
+        limit: rule.limit,
+        remaining: 0,
+        resetSeconds:
+          oldest === undefined ? retryAfterSeconds : Math.max(1, secondsUntil(oldest + windowMs, now)),
+        retryAfterSeconds,
+      };
+    }
+    hits.push(now);
+    return {
+      allowed: true,
+      limit: rule.limit,
+      remaining: rule.limit - hits.length,
+      resetSeconds: secondsUntil((oldest ?? now) + windowMs, now),
+      retryAfterSeconds: 0,
+    };
   }
 
   /** Forgets failures and any lock (successful login, password reset). `wasLocked`: a live lock was lifted. */

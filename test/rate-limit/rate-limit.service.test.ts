@@ -1,4 +1,4 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../src/core/errors";
 import type { Logger } from "../../src/core/logger";
@@ -86,6 +86,29 @@ describe("enforceRateLimit", () => {
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect(error.headers).toMatchObject({ "RateLimit-Limit": "2", "RateLimit-Remaining": "0" });
     expect(Number(error.headers["RateLimit-Reset"])).toBe(retryAfter);
+  });
+
+  it("limits API_USER per user in the limiter's memory (no storage write per request)", async () => {
+    const overridden = parseConfig({ ...env, RATE_LIMIT_API_USER: "2/60" } as Env);
+    const userId = crypto.randomUUID();
+    await enforceRateLimit(deps({ config: overridden }), "API_USER", userId);
+    await enforceRateLimit(deps({ config: overridden }), "API_USER", userId);
+    const error = await caught(enforceRateLimit(deps({ config: overridden }), "API_USER", userId));
+    expect(error.code).toBe("RATE_LIMITED");
+    expect(Number(error.headers["Retry-After"])).toBeGreaterThanOrEqual(59);
+    // Another user has a budget of its own.
+    expect(
+      (await enforceRateLimit(deps({ config: overridden }), "API_USER", crypto.randomUUID())).allowed,
+    ).toBe(true);
+    const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(`API_USER:${userId}`));
+    const tables = await runInDurableObject(stub, (_, state) =>
+      state.storage.sql
+        .exec<{ name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '_cf_%'",
+        )
+        .toArray(),
+    );
+    expect(tables).toEqual([]);
   });
 
   it("uses the CONFIG.md default when there is no override", async () => {

@@ -128,6 +128,43 @@ describe("RateLimiter Durable Object: sliding window", () => {
   });
 });
 
+describe("RateLimiter Durable Object: in-memory window (API_USER)", () => {
+  const inMemory = { inMemory: true };
+
+  it("admits exactly the limit of 80 concurrent hits, stores nothing, and says when to retry", async () => {
+    const stub = freshLimiter("API_USER");
+    const rule = { limit: 60, windowSeconds: 60 };
+    const decisions = await Promise.all(Array.from({ length: 80 }, () => stub.hit(rule, inMemory)));
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(60);
+    expect(
+      decisions
+        .filter((d) => d.allowed)
+        .map((d) => d.remaining)
+        .sort((a, b) => a - b),
+    ).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    for (const refused of decisions.filter((d) => !d.allowed)) {
+      expect(refused.retryAfterSeconds).toBeGreaterThanOrEqual(59);
+      expect(refused.retryAfterSeconds).toBeLessThanOrEqual(60);
+    }
+    expect(await tablesOf(stub)).toEqual([]);
+  });
+
+  it("frees slots as hits leave the window", async () => {
+    const stub = freshLimiter("API_USER");
+    const rule = { limit: 2, windowSeconds: 60 };
+    await stub.hit(rule, inMemory);
+    await stub.hit(rule, inMemory);
+    expect((await stub.hit(rule, inMemory)).allowed).toBe(false);
+    // Stand-in for the clock: the oldest hit moves 61 s into the past.
+    await runInDurableObject(stub, (instance) => {
+      const hits = (instance as unknown as { memoryHits: number[] }).memoryHits;
+      hits[0] = (hits[0] ?? 0) - 61_000;
+    });
+    expect(await stub.hit(rule, inMemory)).toMatchObject({ allowed: true, remaining: 0 });
+    expect((await stub.hit(rule, inMemory)).allowed).toBe(false);
+  });
+});
+
 describe("RateLimiter Durable Object: lockout", () => {
   it("locks on the 5th consecutive failure, exactly once, for 15 minutes", async () => {
     const stub = freshLimiter("LOGIN_EMAIL");
