@@ -289,7 +289,11 @@ async function startPgbouncer(binary: string, pgUrl: string): Promise<{ url: str
       `listen_port = ${port}`,
       "auth_type = any",
       `pool_mode = ${transaction ? "transaction" : "session"}`,
-      ...(transaction ? ["max_prepared_statements = 200"] : []),
+      ...(transaction
+        ? ["max_prepared_statements = 200"]
+        : // No DISCARD ALL per released client: the app keeps no session state (no SET, drizzle's statements are
+          // unnamed), and Hyperdrive's transaction mode resets nothing between clients either.
+          ["server_reset_query ="]),
       "max_client_conn = 1000",
       // Session pooling holds a server connection per client connection, and a request may open up to 3
       // (postgres.js max): size the pool so 20 concurrent requests cannot starve each other.

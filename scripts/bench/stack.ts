@@ -52,7 +52,7 @@ export function stackVars(options: {
     SMTP_HOST: "127.0.0.1",
     SMTP_PORT: String(options.smtpPort),
     HIBP_API_URL: "off",
-    LOG_LEVEL: "info",
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
     ...OPEN_RATE_LIMITS,
     ...options.extra,
   };
