@@ -1,6 +1,8 @@
+import { type SQL, sql } from "drizzle-orm";
 import type { Deps } from "../../core/deps";
+import { newId } from "../../core/ids";
 import type { DbOrTx } from "../../db/client";
-import { type ActorType, auditEvents } from "../../db/schema";
+import { type ActorType, auditEvents, type NewAuditEvent } from "../../db/schema";
 
 /** Every audit event name of API.md; one name per action whatever the route (`data.via` names the route). */
 export const AUDIT_EVENTS = [
@@ -71,26 +73,44 @@ export type AuditInput = {
   data?: Record<string, unknown>;
 };
 
-/**
- * Writes one audit event with the request's IP, user agent and trace id. Pass the transaction as `db` when
- * the audited change runs in one, so the event commits (or rolls back) with it.
- */
-export async function recordAudit(
-  deps: Pick<Deps, "traceId" | "clientIp" | "userAgent">,
-  db: DbOrTx,
-  input: AuditInput,
-) {
-  await db.insert(auditEvents).values({
+type AuditDeps = Pick<Deps, "traceId" | "clientIp" | "userAgent">;
+
+/** The row of one audit event: the input plus the request's IP, user agent and trace id. */
+function auditRow(deps: AuditDeps, input: AuditInput) {
+  return {
+    id: newId(),
     workspaceId: input.workspaceId,
     actorUserId: input.actorUserId ?? null,
     actorType: input.actorType ?? (input.actorUserId ? "USER" : "ANONYMOUS"),
     eventType: input.type,
-    targetType: input.targetType,
-    targetId: input.targetId,
+    targetType: input.targetType ?? null,
+    targetId: input.targetId ?? null,
     data: input.data ?? {},
     // Jobs and other system work have no client: no IP rather than a made-up one.
     ip: deps.clientIp || null,
-    userAgent: deps.userAgent,
-    traceId: deps.traceId,
-  });
+    userAgent: deps.userAgent ?? null,
+    traceId: deps.traceId ?? null,
+  } satisfies NewAuditEvent;
+}
+
+/**
+ * Writes one audit event with the request's IP, user agent and trace id. Pass the transaction as `db` when
+ * the audited change runs in one, so the event commits (or rolls back) with it.
+ */
+export async function recordAudit(deps: AuditDeps, db: DbOrTx, input: AuditInput) {
+  await db.insert(auditEvents).values(auditRow(deps, input));
+}
+
+/**
+ * The same event as an `INSERT … SELECT … FROM <source>` for a single-statement write (a data-modifying CTE):
+ * one row per row of `source` — none when the statement's guard CTE matched nothing.
+ */
+export function auditInsertFrom(deps: AuditDeps, input: AuditInput, source: SQL): SQL {
+  const row = auditRow(deps, input);
+  return sql`INSERT INTO audit_events (id, workspace_id, actor_user_id, actor_type, event_type, target_type,
+      target_id, data, ip, user_agent, trace_id)
+    SELECT ${row.id}::uuid, ${row.workspaceId}::uuid, ${row.actorUserId}::uuid, ${row.actorType}::actor_type,
+      ${row.eventType}, ${row.targetType}, ${row.targetId}, ${JSON.stringify(row.data)}::jsonb, ${row.ip}::inet,
+      ${row.userAgent}, ${row.traceId}
+    FROM ${source}`;
 }

@@ -24,7 +24,7 @@ import { enforceRateLimit } from "../../core/rate-limit";
 import type { DbOrTx, Transaction } from "../../db/client";
 import { chatRuns, conversations, type Message, messages, type Persona } from "../../db/schema";
 import type { AuthContext } from "../../middleware/auth";
-import { type AuditEventType, recordAudit } from "../audit/audit.service";
+import { type AuditEventType, auditInsertFrom, recordAudit } from "../audit/audit.service";
 import { relayAttachmentsOf } from "../files/files.service";
 import { findVisiblePersona, outboundPolicy } from "../personas/personas.service";
 import { decodeWebhookSecret } from "../webhooks/standard-webhooks";
@@ -524,11 +524,12 @@ async function callWebhook(
 }
 
 /**
- * Stores the outcome in one transaction: the assistant message under the user message, the user message's
+ * Stores the outcome in ONE statement (data-modifying CTEs, atomic without BEGIN/COMMIT — one round trip on the
+ * answer's path instead of about eight): the assistant message under the user message, the user message's
  * status, the leaf (moved to the reply only if it still points at the user message — a newer message in a
- * parallel chat keeps its place), counters and title, the run and the WEBHOOK_* audit. Conditional on the
- * run still being PENDING, so a reply later than the chat-runs job's TIMEOUT changes nothing.
- * Returns the stored assistant message (null on failure or when too late).
+ * parallel chat keeps its place), counters and title, the run and the WEBHOOK_* audit. Every part hangs off
+ * the `run` CTE, which only matches a run still PENDING: a reply later than the chat-runs job's TIMEOUT
+ * changes nothing. Returns the stored assistant message (null on failure or when too late).
  */
 async function recordOutcome(
   deps: Deps,
@@ -538,77 +539,72 @@ async function recordOutcome(
   outcome: DeliveryOutcome,
   via: string,
 ): Promise<Message | null> {
-  return deps.db.transaction(async (tx) => {
-    const [run] = await tx
-      .update(chatRuns)
-      .set({
-        status: outcome.ok ? "SUCCEEDED" : outcome.status,
+  const userMessageId = stored.userMessage.id;
+  const reply = outcome.ok ? { id: newId(), content: outcome.reply, title: outcome.title ?? null } : null;
+  const audit = auditInsertFrom(
+    deps,
+    {
+      type: outcome.ok ? "WEBHOOK_SUCCESS" : "WEBHOOK_FAILED",
+      workspaceId: caller.workspaceId,
+      actorUserId: caller.userId,
+      targetType: "persona",
+      targetId: persona.id,
+      data: {
+        via,
+        chatRunId: stored.chatRunId,
+        conversationId: stored.conversationId,
+        messageId: userMessageId,
         attempts: outcome.attempts,
         latencyMs: outcome.latencyMs,
-        errorClass: outcome.ok ? null : outcome.errorClass,
-        finishedAt: sql`now()`,
-      })
-      .where(and(eq(chatRuns.id, stored.chatRunId), eq(chatRuns.status, "PENDING")))
-      .returning({ id: chatRuns.id });
-    if (!run) return null;
-
-    const userMessageId = stored.userMessage.id;
-    let assistant: Message | null = null;
-    if (outcome.ok) {
-      [assistant = null] = await tx
-        .insert(messages)
-        .values({
-          id: newId(),
-          workspaceId: caller.workspaceId,
-          conversationId: stored.conversationId,
-          parentId: userMessageId,
-          role: "ASSISTANT",
-          content: outcome.reply,
-          status: "COMPLETE",
-          personaVersion: persona.version,
-        })
-        .returning();
-    }
-    // Independent of each other once the reply exists (the leaf's foreign key needs it): issued together,
-    // pipelined on the transaction's connection.
-    await Promise.all([
-      assistant
-        ? tx
-            .update(conversations)
-            .set({
-              currentLeafId: sql`CASE WHEN ${conversations.currentLeafId} = ${userMessageId}::uuid
-                THEN ${assistant.id}::uuid ELSE ${conversations.currentLeafId} END`,
-              lastMessageAt: sql`now()`,
-              messageCount: sql`${conversations.messageCount} + 1`,
-              ...(outcome.ok && outcome.title
-                ? { title: sql`COALESCE(${conversations.title}, ${outcome.title})` }
-                : {}),
-            })
-            .where(eq(conversations.id, stored.conversationId))
-        : undefined,
-      tx
-        .update(messages)
-        .set({ status: outcome.ok ? "COMPLETE" : "FAILED" })
-        .where(and(eq(messages.id, userMessageId), eq(messages.status, "PENDING"))),
-      recordAudit(deps, tx, {
-        type: outcome.ok ? "WEBHOOK_SUCCESS" : "WEBHOOK_FAILED",
-        workspaceId: caller.workspaceId,
-        actorUserId: caller.userId,
-        targetType: "persona",
-        targetId: persona.id,
-        data: {
-          via,
-          chatRunId: stored.chatRunId,
-          conversationId: stored.conversationId,
-          messageId: userMessageId,
-          attempts: outcome.attempts,
-          latencyMs: outcome.latencyMs,
-          ...(outcome.ok ? {} : { status: outcome.status, errorClass: outcome.errorClass }),
-        },
-      }),
-    ]);
-    return assistant;
-  });
+        ...(outcome.ok ? {} : { status: outcome.status, errorClass: outcome.errorClass }),
+      },
+    },
+    sql`run`,
+  );
+  const rows = await deps.db.execute<{ created_at: Date | string }>(sql`
+    WITH run AS (
+      UPDATE chat_runs
+         SET status = ${outcome.ok ? "SUCCEEDED" : outcome.status}::chat_run_status,
+             attempts = ${outcome.attempts}::int, latency_ms = ${outcome.latencyMs}::int,
+             error_class = ${outcome.ok ? null : outcome.errorClass}::text, finished_at = now()
+       WHERE id = ${stored.chatRunId}::uuid AND status = 'PENDING'
+      RETURNING id
+    ), user_message AS (
+      UPDATE messages SET status = ${outcome.ok ? "COMPLETE" : "FAILED"}::message_status
+        FROM run
+       WHERE messages.id = ${userMessageId}::uuid AND messages.status = 'PENDING'
+    ), reply AS (
+      INSERT INTO messages (id, workspace_id, conversation_id, parent_id, role, content, status, persona_version)
+      SELECT ${reply?.id ?? null}::uuid, ${caller.workspaceId}::uuid, ${stored.conversationId}::uuid,
+             ${userMessageId}::uuid, 'ASSISTANT', ${reply?.content ?? null}::text, 'COMPLETE',
+             ${persona.version}::int
+        FROM run
+       WHERE ${reply !== null}::boolean
+      RETURNING id, created_at
+    ), conversation AS (
+      UPDATE conversations
+         SET current_leaf_id = CASE WHEN current_leaf_id = ${userMessageId}::uuid THEN reply.id
+                                    ELSE current_leaf_id END,
+             last_message_at = now(), message_count = message_count + 1,
+             title = COALESCE(title, ${reply?.title ?? null}::text)
+        FROM reply
+       WHERE conversations.id = ${stored.conversationId}::uuid
+    ), audit AS (${audit})
+    SELECT created_at FROM reply`);
+  const [row] = Array.from(rows);
+  if (!reply || !row) return null;
+  return {
+    id: reply.id,
+    workspaceId: caller.workspaceId,
+    conversationId: stored.conversationId,
+    parentId: userMessageId,
+    role: "ASSISTANT",
+    authorId: null,
+    content: reply.content,
+    status: "COMPLETE",
+    personaVersion: persona.version,
+    createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
+  };
 }
 
 /**
