@@ -62,6 +62,8 @@ describe("POST /api/personas/{id}/chat", () => {
       messageCount: 2,
       workspaceId: tenant.workspace.id,
     });
+    // The reply counts as activity: updated_at moves with it (same statement, same now()).
+    expect(conversation?.updatedAt.getTime()).toBeGreaterThanOrEqual(Date.parse(assistantMessage.createdAt));
     const runs = await withDb((db) =>
       db.select().from(chatRuns).where(eq(chatRuns.conversationId, conversationId)),
     );

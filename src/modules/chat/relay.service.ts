@@ -585,7 +585,7 @@ async function recordOutcome(
       UPDATE conversations
          SET current_leaf_id = CASE WHEN current_leaf_id = ${userMessageId}::uuid THEN reply.id
                                     ELSE current_leaf_id END,
-             last_message_at = now(), message_count = message_count + 1,
+             last_message_at = now(), message_count = message_count + 1, updated_at = now(),
              title = COALESCE(title, ${reply?.title ?? null}::text)
         FROM reply
        WHERE conversations.id = ${stored.conversationId}::uuid
