@@ -174,6 +174,15 @@ export function countByStatus(samples: Sample[]): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
 }
 
+/** Prints one line per phase: how many requests were sent in it and their responses by status. */
+export function printPhases(phases: Record<string, Record<string, number>>, unit: string) {
+  console.log(`\nphase      ${unit.padStart(8)}  responses by status`);
+  for (const [phase, counts] of Object.entries(phases)) {
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    console.log(`${phase.padEnd(10)} ${String(total).padStart(8)}  ${JSON.stringify(counts)}`);
+  }
+}
+
 export type Check = { name: string; holds: boolean; detail: string };
 
 /** Prints the checks, writes the report as JSON next to the drill's data, and fails the process on a miss. */

@@ -17,6 +17,7 @@ import {
   type Check,
   countByStatus,
   finish,
+  printPhases,
   type Sample,
   sleep,
   startClock,
@@ -117,11 +118,7 @@ async function main() {
     restarting: countByStatus(restarting),
     after: countByStatus(after),
   };
-  console.log("\nphase      requests  responses by status");
-  for (const [phase, counts] of Object.entries(phases)) {
-    const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    console.log(`${phase.padEnd(10)} ${String(total).padStart(8)}  ${JSON.stringify(counts)}`);
-  }
+  printPhases(phases, "requests");
   console.log(
     `\nwrites acknowledged ${acknowledged.length}, found ${found.length}, lost ${lost}; ` +
       `drill rows in the database ${stored} (a write can commit and still answer 503 when the connection drops)`,

@@ -20,6 +20,7 @@ import {
   type Check,
   countByStatus,
   finish,
+  printPhases,
   type Sample,
   sleep,
   startClock,
@@ -139,11 +140,7 @@ async function main() {
     ),
     recovered: countByStatus(samples.filter((s) => s.startedAt >= webhookRecovered)),
   };
-  console.log("\nphase      chats  responses by status");
-  for (const [phase, counts] of Object.entries(phases)) {
-    const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    console.log(`${phase.padEnd(10)} ${String(total).padStart(5)}  ${JSON.stringify(counts)}`);
-  }
+  printPhases(phases, "chats");
   console.log(
     `\nuser messages: ${admitted.length} chats admitted, ${admitted.length - lostMessages.length} stored, ` +
       `${lostMessages.length} lost; ${samples.filter(refused).length} refused before storing (${refusedButStored.length} of them stored)`,
