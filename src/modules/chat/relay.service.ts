@@ -22,6 +22,7 @@ import { isUuid, newId } from "../../core/ids";
 import { errorFields } from "../../core/logger";
 import { enforceRateLimit } from "../../core/rate-limit";
 import type { DbOrTx, Transaction } from "../../db/client";
+import { rowDate } from "../../db/raw";
 import { chatRuns, conversations, type Message, messages, type Persona } from "../../db/schema";
 import type { AuthContext } from "../../middleware/auth";
 import { type AuditEventType, auditInsertFrom, recordAudit } from "../audit/audit.service";
@@ -603,7 +604,7 @@ async function recordOutcome(
     content: reply.content,
     status: "COMPLETE",
     personaVersion: persona.version,
-    createdAt: row.created_at instanceof Date ? row.created_at : new Date(row.created_at),
+    createdAt: rowDate(row.created_at),
   };
 }
 

@@ -9,6 +9,7 @@ import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
 import type { DbOrTx } from "../../db/client";
+import { rowDate } from "../../db/raw";
 import {
   type Conversation,
   conversations,
@@ -251,8 +252,6 @@ type ListRow = {
   preview: string | null;
 };
 
-const date = (value: Date | string) => (value instanceof Date ? value : new Date(value));
-
 /** Own conversations and the workspace's SHARED ones, newest activity first. */
 export async function listConversations(
   deps: Pick<Deps, "db">,
@@ -280,9 +279,9 @@ export async function listConversations(
       currentLeafId: r.current_leaf_id,
       lastMessagePreview: r.preview,
       messageCount: Number(r.message_count),
-      lastMessageAt: date(r.last_message_at).toISOString(),
-      createdAt: date(r.created_at).toISOString(),
-      updatedAt: date(r.updated_at).toISOString(),
+      lastMessageAt: rowDate(r.last_message_at).toISOString(),
+      createdAt: rowDate(r.created_at).toISOString(),
+      updatedAt: rowDate(r.updated_at).toISOString(),
     })),
     nextCursor: rows.length > input.limit && last ? encodeCursor({ t: last.cursor_time, i: last.id }) : null,
   };

@@ -9,6 +9,7 @@ import { hashToken, randomToken } from "../../core/crypto";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
+import { rowDate } from "../../db/raw";
 import { conversations, files, messageFiles, personas, type ShareLink, shareLinks } from "../../db/schema";
 import { recordAudit } from "../audit/audit.service";
 import {
@@ -265,7 +266,7 @@ export async function viewSharedConversation(deps: Deps, token: string): Promise
       messages: branch.map((m) => ({
         role: m.role,
         content: m.content,
-        createdAt: (m.created_at instanceof Date ? m.created_at : new Date(m.created_at)).toISOString(),
+        createdAt: rowDate(m.created_at).toISOString(),
         attachments: names.filter((n) => n.messageId === m.id).map((n) => ({ filename: n.filename })),
       })),
       expiresAt: link.expiresAt.toISOString(),
