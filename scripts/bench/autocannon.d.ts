@@ -6,6 +6,8 @@ declare module "autocannon" {
     headers?: Record<string, string>;
     body?: string;
     setupRequest?: (req: Request, context: Record<string, unknown>) => Request;
+    /** Per-connection context: lets a connection chain requests (the refresh scenario). */
+    onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
   };
   type Options = Request & {
     url: string;

@@ -28,6 +28,8 @@ import { freePort } from "../lib/ports.ts";
 import { startPostgres } from "../lib/postgres.ts";
 import { applyMigrations } from "../migrate.ts";
 import { prepareAssets } from "../prepare-assets.ts";
+import { startDbProxy } from "./db-proxy.ts";
+import { type CountScenario, countRoundTrips, type RoundTripResult } from "./round-trips.ts";
 import { BENCH_PASSWORD, type SeededWorkspace, seedBench } from "./seed.ts";
 import {
   type BenchWorker,
@@ -56,19 +58,51 @@ const { values: flags } = parseArgs({
     users: { type: "string", default: "50" },
     /** Comma-separated scenario names: a quick look at a few (the JSON then holds only those). */
     only: { type: "string" },
+    /** The counting pass: database RTT the proxy adds (ms; 0 = no counting pass). */
+    "db-rtt": { type: "string", default: "20" },
+    /** Requests per scenario in the counting pass (each count must agree). */
+    samples: { type: "string", default: "3" },
+    /** Only the counting pass (no load runs, no bundle build): quick round-trip checks. */
+    "count-only": { type: "boolean", default: false },
+    /** Exit 1 when a route's round trips exceed its target (CI). */
+    "enforce-round-trips": { type: "boolean", default: false },
   },
 });
 const ONLY = flags.only ? new Set(flags.only.split(",").map((name) => name.trim())) : undefined;
-const num = (name: keyof typeof flags) => {
+const num = (name: keyof typeof flags, { zero = false } = {}) => {
   const value = Number(flags[name]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  if (!Number.isFinite(value) || value < 0 || (value === 0 && !zero))
+    throw new Error(`--${name} must be a positive number`);
   return value;
 };
+const DB_RTT = num("db-rtt", { zero: true });
 const DURATION = num("duration");
 const CONNECTIONS = num("connections");
 const USERS = Math.min(num("users"), num("members"));
 
-type ScenarioResult = { rps: number; p50_ms: number; p99_ms: number; errors: number; non2xx: number };
+type ScenarioResult = {
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  errors: number;
+  non2xx: number;
+} & Partial<Omit<RoundTripResult, "route">>;
+
+/**
+ * Round trips a request of the scenario may make (issue 14's targets; part 2 adds the conversation paths).
+ * `beforeWebhook`/`afterWebhook` split a relaying route at the moment the webhook fake received the relay.
+ */
+const ROUND_TRIP_TARGETS: Record<string, { total: number; beforeWebhook?: number; afterWebhook?: number }> = {
+  auth_health_select1: { total: 1 },
+  users_me: { total: 1 },
+  personas_list: { total: 1 },
+  conversations_large: { total: 1 },
+  conversations_small: { total: 1 },
+  admin_users: { total: 1 },
+  workspace_members: { total: 1 },
+  login: { total: 2 },
+  refresh: { total: 1 },
+};
 
 /** gzip size of the deployable bundle, from `wrangler deploy --dry-run --outdir` (offline). */
 function bundleGzipBytes(): number {
@@ -99,8 +133,15 @@ type Scenario = {
   url: string;
   /** Overrides --connections (the 1-connection latency probes). */
   connections?: number;
-  /** Builds request i (rotating users, bodies). */
-  request: (i: number) => { method?: string; path?: string; headers?: Record<string, string>; body?: string };
+  /** Builds request i (rotating users, bodies); `context` is the connection's own (autocannon). */
+  request: (
+    i: number,
+    context: Record<string, unknown>,
+  ) => { method?: string; path?: string; headers?: Record<string, string>; body?: string };
+  /** Reads each answer into the connection's context (the refresh chain). */
+  onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
+  /** Relays to the persona webhook (the counting pass splits its round trips at the relay). */
+  relays?: boolean;
 };
 
 const median = (values: number[]) => {
@@ -120,7 +161,11 @@ async function runScenario(
     ...extra,
     requests: [
       {
-        setupRequest: (req: Record<string, unknown>) => ({ ...req, ...scenario.request(counter++) }),
+        setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => ({
+          ...req,
+          ...scenario.request(counter++, context),
+        }),
+        ...(scenario.onResponse ? { onResponse: scenario.onResponse } : {}),
       },
     ],
   });
@@ -141,11 +186,79 @@ async function runScenario(
   };
 }
 
+/** What some scenarios need beyond tokens: made through the API before the runs (prepareFixtures). */
+type Fixtures = {
+  /** m1, the large workspace's ADMIN. */
+  adminToken: string;
+  /** A user message of member `editor`'s own conversation, and that member's token. */
+  editMessageId: string;
+  editorToken: string;
+  /** `/p/<token>` of a share link of that conversation (made SHARED for it). */
+  sharePath: string;
+  /** Signs a member in and returns a fresh refresh token (each refresh spends one). */
+  freshRefreshToken: () => Promise<string>;
+};
+
+const json = { "Content-Type": "application/json" };
+
+async function api<T>(baseUrl: string, path: string, init: RequestInit & { token?: string }): Promise<T> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    ...init,
+    headers: { ...json, ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}) },
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : {}) as T;
+}
+
+async function prepareFixtures(
+  baseUrl: string,
+  large: SeededWorkspace,
+  tokens: { large: string[] },
+): Promise<Fixtures> {
+  const editor = Math.min(3, tokens.large.length);
+  const editorToken = tokens.large[editor - 1] ?? "";
+  const conversationId = large.conversationId(editor);
+  const detail = await api<{ messages: Array<{ id: string; role: string }> }>(
+    baseUrl,
+    `/api/conversations/${conversationId}`,
+    { token: editorToken },
+  );
+  const editMessageId = detail.messages.findLast((m) => m.role === "USER")?.id;
+  if (!editMessageId) throw new Error(`conversation ${conversationId} has no user message to edit`);
+  await api(baseUrl, `/api/conversations/${conversationId}/visibility`, {
+    method: "PATCH",
+    token: editorToken,
+    body: JSON.stringify({ visibility: "SHARED" }),
+  });
+  const share = await api<{ url: string }>(baseUrl, `/api/conversations/${conversationId}/share`, {
+    method: "POST",
+    token: editorToken,
+    body: JSON.stringify({}),
+  });
+  let next = 0;
+  return {
+    adminToken: tokens.large[0] ?? "",
+    editMessageId,
+    editorToken,
+    sharePath: new URL(share.url).pathname,
+    freshRefreshToken: async () => {
+      const email = large.email((next++ % Math.min(200, large.members)) + 1);
+      const res = await api<{ refreshToken: string }>(baseUrl, "/api/auth/login", {
+        method: "POST",
+        body: JSON.stringify({ email, password: BENCH_PASSWORD }),
+      });
+      return res.refreshToken;
+    },
+  };
+}
+
 function scenarios(
   baseUrl: string,
   webhookUrl: string,
   large: SeededWorkspace,
   tokens: { large: string[]; small: string[] },
+  fixtures: Fixtures & { refreshPool: string[] },
 ): Scenario[] {
   const auth = (token: string | undefined) => ({ Authorization: `Bearer ${token ?? ""}` });
   const pick = (list: string[], i: number) => list[i % list.length];
@@ -212,6 +325,7 @@ function scenarios(
       url: baseUrl,
       // User n chats in its own conversation n (persona p(n)), so parallel chats rarely wait on one row lock;
       // user 1 is left out so c1 stays a 200-message branch for a later (pooled) run.
+      relays: true,
       request: (i) => {
         const others = Math.max(1, tokens.large.length - 1);
         const n = tokens.large.length > 1 ? (i % others) + 2 : 1;
@@ -245,6 +359,63 @@ function scenarios(
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ email: loginEmails[i % loginEmails.length], password: BENCH_PASSWORD }),
       }),
+    },
+    {
+      name: "refresh",
+      route: "POST /api/auth/refresh",
+      db: true,
+      url: baseUrl,
+      // Each connection rotates its own chain: the answer's refresh token is the next request's.
+      request: (_i, context) => {
+        context.token ??= fixtures.refreshPool.pop() ?? "";
+        return {
+          method: "POST",
+          path: "/api/auth/refresh",
+          headers: json,
+          body: JSON.stringify({ refreshToken: context.token }),
+        };
+      },
+      onResponse: (status, body, context) => {
+        if (status === 200) context.token = (JSON.parse(body) as { refreshToken: string }).refreshToken;
+      },
+    },
+    {
+      name: "admin_users",
+      route: "GET /api/admin/users",
+      db: true,
+      url: baseUrl,
+      request: () => ({ method: "GET", path: "/api/admin/users", headers: auth(fixtures.adminToken) }),
+    },
+    {
+      name: "workspace_members",
+      route: "GET /api/workspaces/:id/members",
+      db: true,
+      url: baseUrl,
+      request: () => ({
+        method: "GET",
+        path: `/api/workspaces/${large.workspaceId}/members`,
+        headers: auth(fixtures.adminToken),
+      }),
+    },
+    {
+      name: "message_edit",
+      route: "PATCH /api/messages/:id",
+      db: true,
+      url: baseUrl,
+      relays: true,
+      request: (i) => ({
+        method: "PATCH",
+        path: `/api/messages/${fixtures.editMessageId}`,
+        headers: { ...auth(fixtures.editorToken), ...json },
+        body: JSON.stringify({ content: `Edited bench message ${i}` }),
+      }),
+    },
+    {
+      name: "share_view",
+      route: "GET /p/:token",
+      db: true,
+      url: baseUrl,
+      request: () => ({ method: "GET", path: fixtures.sharePath }),
     },
   ];
   // Latency without queueing: the relay's own cost and the login's Worker time are read at one connection.
@@ -329,8 +500,11 @@ async function main() {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   prepareAssets();
-  say("building the bundle (wrangler deploy --dry-run)…");
-  const bundle = bundleGzipBytes();
+  let bundle = 0;
+  if (!flags["count-only"]) {
+    say("building the bundle (wrangler deploy --dry-run)…");
+    bundle = bundleGzipBytes();
+  }
 
   const pg = await startPostgres({
     dataDir: join(out, "postgres"),
@@ -380,18 +554,34 @@ async function main() {
   const workerTiming: Record<string, { worker_p50_ms: number; db_p50_ms: number; logged: number }> = {};
   let loginAppMinusDb = 0;
 
+  const signIn = async (baseUrl: string) => {
+    const tokens = { large: [] as string[], small: [] as string[] };
+    for (let i = 1; i <= USERS; i++) tokens.large.push(await login(baseUrl, large.email(i)));
+    for (let i = 1; i <= Math.min(USERS, small.members); i++)
+      tokens.small.push(await login(baseUrl, small.email(i)));
+    return tokens;
+  };
+  // Made once through the API, used by every run (tokens and links are valid whatever Worker answers).
+  let fixtures: Fixtures | undefined;
+  const refreshPool: string[] = [];
+
   const runAll = async (pgUrl: string, tag: "direct" | "pooled") => {
     const wrangler = await startBenchWorker({ pgUrl, vars, persistTo: join(out, `wrangler-${tag}`) });
     say(`wrangler dev (${tag}) at ${wrangler.baseUrl}; signing in ${USERS} users per workspace…`);
-    const tokens = { large: [] as string[], small: [] as string[] };
-    for (let i = 1; i <= USERS; i++) tokens.large.push(await login(wrangler.baseUrl, large.email(i)));
-    for (let i = 1; i <= Math.min(USERS, small.members); i++) {
-      tokens.small.push(await login(wrangler.baseUrl, small.email(i)));
-    }
-    for (const scenario of scenarios(wrangler.baseUrl, webhook.url, large, tokens)) {
+    const tokens = await signIn(wrangler.baseUrl);
+    fixtures ??= await prepareFixtures(wrangler.baseUrl, large, tokens);
+    for (const scenario of scenarios(wrangler.baseUrl, webhook.url, large, tokens, {
+      ...fixtures,
+      refreshPool,
+    })) {
       if (tag === "pooled" && !scenario.db) continue;
       if (ONLY && !ONLY.has(scenario.name)) continue;
       const name = tag === "pooled" ? `${scenario.name}_pooled` : scenario.name;
+      if (scenario.name === "refresh") {
+        // The warm-up and the run each open their connections afresh: one chain (a sign-in) per connection.
+        refreshPool.length = 0;
+        for (let n = 0; n < CONNECTIONS * 2; n++) refreshPool.push(await fixtures.freshRefreshToken());
+      }
       const { result, logs } = await runScenario(scenario, wrangler);
       results[name] = result;
       const mine = logs.filter((l) => `${l.method} ${l.route}` === scenario.route);
@@ -420,8 +610,8 @@ async function main() {
     await wrangler.stop();
   };
 
-  await runAll(pg.url, "direct");
-  const pgbouncer = which("pgbouncer");
+  if (!flags["count-only"]) await runAll(pg.url, "direct");
+  const pgbouncer = flags["count-only"] ? undefined : which("pgbouncer");
   const pooled = pgbouncer !== undefined;
   let poolMode: string | null = null;
   if (pgbouncer) {
@@ -429,8 +619,72 @@ async function main() {
     poolMode = bouncer.mode;
     say(`pgbouncer (${poolMode} pooling) in front of Postgres: the DB scenarios again`);
     await runAll(bouncer.url, "pooled");
-  } else
+  } else if (!flags["count-only"])
     say("pgbouncer is not on PATH: no pooled run (install it, e.g. apt-get install pgbouncer, to get one)");
+
+  // The counting pass: one request at a time through the delaying proxy (issue 14).
+  let roundTrips: Record<string, RoundTripResult> = {};
+  if (DB_RTT > 0) {
+    const proxy = await startDbProxy(pg.url, { rttMs: 0 });
+    onStop(proxy.stop);
+    const wrangler = await startBenchWorker({ pgUrl: proxy.url, vars, persistTo: join(out, "wrangler-rtt") });
+    say(
+      `counting pass: wrangler dev at ${wrangler.baseUrl}, Postgres ${DB_RTT} ms away (proxy ${proxy.url})`,
+    );
+    const tokens = await signIn(wrangler.baseUrl);
+    fixtures ??= await prepareFixtures(wrangler.baseUrl, large, tokens);
+    const fresh = fixtures.freshRefreshToken;
+    const counted = scenarios(wrangler.baseUrl, webhook.url, large, tokens, { ...fixtures, refreshPool })
+      .filter((scenario) => scenario.db && scenario.route && !scenario.connections)
+      .filter((scenario) => !ONLY || ONLY.has(scenario.name))
+      .map(
+        (scenario): CountScenario => ({
+          name: scenario.name,
+          route: scenario.route ?? "",
+          relays: scenario.relays,
+          request: async (i) => {
+            const context: Record<string, unknown> = {};
+            if (scenario.name === "refresh") context.token = await fresh();
+            const built = scenario.request(i, context);
+            return {
+              method: built.method ?? "GET",
+              path: built.path ?? "/",
+              headers: built.headers,
+              body: built.body,
+            };
+          },
+        }),
+      );
+    roundTrips = await countRoundTrips({
+      proxy,
+      baseUrl: wrangler.baseUrl,
+      webhookUrl: webhook.url,
+      rttMs: DB_RTT,
+      samples: num("samples"),
+      scenarios: counted,
+      say,
+    });
+    await wrangler.stop();
+    await proxy.stop();
+  }
+  const roundTripChecks = Object.entries(ROUND_TRIP_TARGETS).flatMap(([name, target]) => {
+    const measured = roundTrips[name];
+    if (!measured) return [];
+    const holds =
+      measured.round_trips <= target.total &&
+      (target.afterWebhook === undefined ||
+        (measured.round_trips_after_webhook ?? 0) <= target.afterWebhook) &&
+      (target.beforeWebhook === undefined ||
+        measured.round_trips - (measured.round_trips_after_webhook ?? 0) <= target.beforeWebhook);
+    return [{ scenario: name, route: measured.route, measured: measured.round_trips, target, holds }];
+  });
+  for (const [name, measured] of Object.entries(roundTrips)) {
+    const { route: _route, ...counts } = measured;
+    results[name] = {
+      ...(results[name] ?? { rps: 0, p50_ms: 0, p99_ms: 0, errors: 0, non2xx: 0 }),
+      ...counts,
+    };
+  }
 
   const s = (name: string) => results[pooled && results[`${name}_pooled`] ? `${name}_pooled` : name];
   const ratio = (a: number | undefined, b: number | undefined) =>
@@ -451,6 +705,8 @@ async function main() {
     relay_overhead_p50_ms_1conn:
       (s("chat_relay_1conn")?.p50_ms ?? Number.NaN) - (results.webhook_direct_1conn?.p50_ms ?? Number.NaN),
     queries_per_request: queries,
+    db_rtt_ms: DB_RTT,
+    round_trip_targets: roundTripChecks,
     worker_timing: workerTiming,
     bundle_gzip_bytes: bundle,
     pooled,
@@ -492,7 +748,21 @@ async function main() {
   console.log(
     `bundle ${(bundle / 1024).toFixed(0)} KiB gzipped · login app−db p50 ${loginAppMinusDb} ms · pooled ${pooled}`,
   );
+  if (roundTripChecks.length) {
+    console.log(`\nround trips at ${DB_RTT} ms RTT (target)`);
+    for (const check of roundTripChecks) {
+      console.log(
+        `${check.scenario.padEnd(30)} ${String(check.measured).padStart(3)} (≤ ${check.target.total})  ${check.holds ? "ok" : "MISSED"}`,
+      );
+    }
+  }
   say(`wrote .data/bench/latest.json in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  const missed = roundTripChecks.filter((check) => !check.holds);
+  if (flags["enforce-round-trips"] && missed.length) {
+    throw new Error(
+      `round-trip targets missed: ${missed.map((m) => `${m.scenario} ${m.measured} > ${m.target.total}`).join(", ")}`,
+    );
+  }
 }
 
 runMain("bench", main);
