@@ -1,4 +1,5 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 const IGNORED_UNHANDLED = new Set([
@@ -9,7 +10,18 @@ const IGNORED_UNHANDLED = new Set([
 // A fixed, test-only master key (never used anywhere else).
 const TEST_ENCRYPTION_KEY = "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU=";
 
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
 export default defineConfig({
+  // node-postgres is CommonJS; the pool's bundle-less loader resolves its two dependencies' bare names through
+  // their ESM conditions, which its `require` cannot load (brianc/node-postgres#3700, workers-sdk#8840). Point
+  // them at their CommonJS builds (wrangler's esbuild bundle needs no such help).
+  resolve: {
+    alias: {
+      "pg-protocol": here("./node_modules/pg-protocol/dist/index.js"),
+      "pg-cloudflare": here("./node_modules/pg-cloudflare/dist/index.js"),
+    },
+  },
   plugins: [
     cloudflareTest(({ inject }) => ({
       main: "./src/index.ts",
@@ -58,11 +70,10 @@ export default defineConfig({
     maxWorkers: 2,
     // Flows that wait for a mail through the real queue and SMTP sink take a second or two.
     testTimeout: 20_000,
-    // Two harmless rejections inside postgres.js's Workers socket polyfill (node_modules/postgres/cf):
-    // its reader rejects with "Stream was cancelled." after a request ended and workerd closed the socket
-    // (STACK.md), and `writer.ready` has no catch when a connect fails (the 503 test), so workerd's connect
-    // error surfaces unhandled even though the query itself rejected and was answered. Only these exact
-    // messages are ignored; every other unhandled error still fails the run.
+    // Two harmless rejections of workerd sockets after the query itself was answered: a reader rejects with
+    // "Stream was cancelled." after a request ended and workerd closed the socket (STACK.md), and a failed
+    // connect (the 503 tests) also surfaces on the socket's `opened` promise. Only these exact messages are
+    // ignored; every other unhandled error still fails the run.
     onUnhandledError: (error) => !IGNORED_UNHANDLED.has(error?.message ?? ""),
   },
 });

@@ -627,7 +627,12 @@ async function main() {
   if (DB_RTT > 0) {
     const proxy = await startDbProxy(pg.url, { rttMs: 0 });
     onStop(proxy.stop);
-    const wrangler = await startBenchWorker({ pgUrl: proxy.url, vars, persistTo: join(out, "wrangler-rtt") });
+    const wrangler = await startBenchWorker({
+      pgUrl: proxy.url,
+      vars,
+      persistTo: join(out, "wrangler-rtt"),
+      logFile: join(out, "wrangler-rtt.log"),
+    });
     say(
       `counting pass: wrangler dev at ${wrangler.baseUrl}, Postgres ${DB_RTT} ms away (proxy ${proxy.url})`,
     );

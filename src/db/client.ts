@@ -1,13 +1,23 @@
 /**
- * One postgres.js client per request over the HYPERDRIVE binding (STACK.md: sockets cannot outlive a request),
- * wrapped by drizzle. The client is instrumented to count statements and time them: the counts feed
- * `Server-Timing: db;dur=…`, the query-count tests and the benchmark's queries-per-request figures.
+ * The request's database: ONE node-postgres connection over the HYPERDRIVE binding (sockets cannot outlive a
+ * request), in pipeline mode, wrapped by drizzle. Round trips are the unit of latency at the edge (README
+ * "Round trips"), so this client is built to spend as few as possible:
+ *
+ * - node-postgres sends each statement as one flight (Parse/Bind/Describe/Execute/Sync), with no describe
+ *   round trip first, and in pipeline mode it writes statements issued together without waiting for each
+ *   other's answers: `Promise.all([a, b])` is one round trip. postgres.js waited for Parse/Describe before
+ *   Bind/Execute on every fresh connection and stopped pipelining there (measured in README "Driver").
+ * - A transaction holds its connection: statements from outside it go to another connection instead of
+ *   slipping into it. Its BEGIN is written together with its first statement, not awaited on its own.
+ *
+ * The client counts statements and times them: the counts feed `Server-Timing: db;dur=…`, the query-count
+ * tests and the benchmark's queries-per-request figures.
  */
-import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
-import postgres from "postgres";
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import pg from "pg";
 import * as schema from "./schema";
 
-export type Database = PostgresJsDatabase<typeof schema>;
+export type Database = NodePgDatabase<typeof schema>;
 /** What a transaction callback receives; services accept either. */
 export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type DbOrTx = Database | Transaction;
@@ -18,73 +28,168 @@ export type DbHandle = { db: Database; stats: QueryStats; close: () => Promise<v
 /** Creates the request's client. No socket is opened until the first query. */
 export function createDb(connectionString: string): DbHandle {
   const stats: QueryStats = { count: 0, ms: 0 };
-  const sql = postgres(connectionString, {
-    max: 3,
-    // No type lookup on connect: one round trip less per request; the app uses no custom array types.
-    fetch_types: false,
-    connect_timeout: 5,
-    onnotice: () => {},
-  });
-  const db = drizzle(instrument(sql, stats), { schema });
-  return { db, stats, close: () => sql.end({ timeout: 1 }) };
+  const connection = new RequestPool(connectionString, stats);
+  const db = drizzle({ client: connection as unknown as pg.Pool, schema });
+  return { db, stats, close: () => connection.end() };
 }
 
-type Sql = postgres.Sql;
+type QueryConfig = { text: string; values?: unknown[] } & Record<string, unknown>;
+type Result = pg.QueryResult<Record<string, unknown>>;
+type Queryable = { query: (config: QueryConfig, values?: unknown[]) => Promise<Result> };
 
-/** Wraps `unsafe` (every drizzle statement), `begin` and `savepoint` so nested clients are counted too. */
-function instrument<T extends Sql | postgres.TransactionSql>(sql: T, stats: QueryStats): T {
-  return new Proxy(sql, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (property === "unsafe") {
-        return (...args: Parameters<Sql["unsafe"]>) => timed(target.unsafe(...args), stats);
+/** Statements of transaction control: not counted as the app's statements (postgres.js never counted them). */
+const CONTROL = /^\s*(begin|commit|rollback|savepoint|release)\b/i;
+
+/** At most this many connections per request (postgres.js had `max: 3`); normally one is used. */
+const MAX_CONNECTIONS = 3;
+
+type Connection = {
+  client: pg.Client;
+  /** Settles once the start-up is done; rejects with the reason it failed. */
+  connecting: Promise<void> | null;
+  connected: boolean;
+  held: boolean;
+};
+
+/**
+ * What drizzle's node-postgres session sees as its "pool": `query` for plain statements, `connect()` for a
+ * transaction (drizzle recognises a pool by a constructor name containing "Pool"). Everything runs on the
+ * first connection, pipelined, except while a transaction holds it: then statements from outside the
+ * transaction (a key-set read inside a sign-in's transaction, say) go to a second connection instead of
+ * slipping into the transaction or waiting for it (which would deadlock).
+ */
+class RequestPool {
+  private readonly connections: Connection[] = [];
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    private readonly connectionString: string,
+    private readonly stats: QueryStats,
+  ) {}
+
+  query(config: QueryConfig, values?: unknown[]): Promise<Result> {
+    const connection = this.free();
+    if (!connection) return this.released().then(() => this.query(config, values));
+    return this.send(connection, config, values);
+  }
+
+  async connect(): Promise<Queryable & { release: () => void }> {
+    for (;;) {
+      const connection = this.free();
+      if (connection) {
+        connection.held = true;
+        return new TransactionConnection(
+          (config, values) => this.send(connection, config, values),
+          () => {
+            connection.held = false;
+            for (const wake of this.waiters.splice(0)) wake();
+          },
+        );
       }
-      if (property === "begin" || property === "savepoint") {
-        return (...args: unknown[]) => {
-          const callback = args.pop() as (tx: postgres.TransactionSql) => unknown;
-          return (value as (...a: unknown[]) => unknown).call(
-            target,
-            ...args,
-            (tx: postgres.TransactionSql) => callback(instrument(tx, stats)),
-          );
-        };
-      }
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+      await this.released();
+    }
+  }
+
+  async end(): Promise<void> {
+    await Promise.all(
+      this.connections.map(async ({ client, connecting }) => {
+        if (
+          !connecting ||
+          !(await connecting.then(
+            () => true,
+            () => false,
+          ))
+        )
+          return;
+        // A connection that never came up (or broke) has nothing to say goodbye to: do not wait long on it.
+        await Promise.race([client.end(), new Promise((resolve) => setTimeout(resolve, 1000))]);
+      }),
+    );
+  }
+
+  /** The first connection no transaction holds, opened on demand (up to MAX_CONNECTIONS). */
+  private free(): Connection | undefined {
+    const idle = this.connections.find((connection) => !connection.held);
+    if (idle || this.connections.length >= MAX_CONNECTIONS) return idle;
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      pipeline: true,
+      connectionTimeoutMillis: 5000,
+    });
+    // A broken socket also surfaces as an 'error' event, which would throw if nobody listened; the queries
+    // in flight reject with it anyway.
+    client.on("error", () => {});
+    const connection: Connection = { client, connecting: null, connected: false, held: false };
+    this.connections.push(connection);
+    return connection;
+  }
+
+  private released(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Writes the statement now (pipelined behind any in flight); connects on first use. */
+  private send(connection: Connection, config: QueryConfig, values?: unknown[]): Promise<Result> {
+    connection.connecting ??= connection.client.connect().then(() => {
+      connection.connected = true;
+    });
+    const counted = !CONTROL.test(config.text);
+    if (counted) this.stats.count += 1;
+    const started = performance.now();
+    const settle = () => {
+      if (counted) this.stats.ms += performance.now() - started;
+    };
+    const run = () => connection.client.query(config as pg.QueryConfig, values) as Promise<Result>;
+    // Statements issued while connecting are written together once it is up (one flight); a failed start-up
+    // rejects each of them with its reason.
+    const query = connection.connected ? run() : connection.connecting.then(run);
+    query.then(settle, settle);
+    return query;
+  }
 }
+Object.defineProperty(RequestPool, "name", { value: "RequestPool" }); // drizzle's check survives minifying
 
-/** Counts the statement and adds its round-trip time once it settles (postgres.js queries run on `then`). */
-function timed<Q extends PromiseLike<unknown>>(query: Q, stats: QueryStats): Q {
-  stats.count += 1;
-  const then = query.then.bind(query);
-  // biome-ignore lint/suspicious/noThenProperty: wrapping the thenable is the point — postgres.js runs on then().
-  Object.defineProperty(query, "then", {
-    value: (onFulfilled?: (v: unknown) => unknown, onRejected?: (e: unknown) => unknown) => {
-      const started = performance.now();
-      const settle = () => {
-        stats.ms += performance.now() - started;
-      };
-      return then(
-        (v) => {
-          settle();
-          return onFulfilled ? onFulfilled(v) : v;
-        },
-        (e) => {
-          settle();
-          if (onRejected) return onRejected(e);
-          throw e;
-        },
-      );
-    },
-  });
-  return query;
+/**
+ * The connection while a transaction holds it. BEGIN is answered at once and written with the next
+ * statement (same flight); its real outcome is checked before COMMIT. A COMMIT that Postgres turned into a
+ * ROLLBACK (a statement failed and the error was swallowed) is an error, never a silent loss.
+ */
+class TransactionConnection implements Queryable {
+  private begin: Promise<Result> | null = null;
+
+  constructor(
+    private readonly send: (config: QueryConfig, values?: unknown[]) => Promise<Result>,
+    readonly release: () => void,
+  ) {}
+
+  async query(config: QueryConfig, values?: unknown[]): Promise<Result> {
+    const text = config.text.trim().toLowerCase();
+    if (this.begin === null && text.startsWith("begin")) {
+      this.begin = this.send(config, values);
+      this.begin.catch(() => {}); // observed below, at the first statement's end or at COMMIT
+      return { command: "BEGIN", rowCount: null, rows: [], fields: [], oid: 0 };
+    }
+    if (text === "commit") {
+      await this.begin;
+      const result = await this.send(config, values);
+      if (result.command === "ROLLBACK") throw new Error("the transaction was rolled back by Postgres");
+      return result;
+    }
+    const result = this.send(config, values);
+    if (this.begin) {
+      // A failed BEGIN (connection lost) is the error to report, not the statement's consequence of it.
+      result.catch(() => {});
+      await this.begin;
+    }
+    return result;
+  }
 }
 
 const CONNECTION_ERROR_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",
   "ETIMEDOUT",
+  "EPIPE",
   "CONNECT_TIMEOUT",
   "CONNECTION_CLOSED",
   "CONNECTION_DESTROYED",
@@ -112,8 +217,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     const message = (e as { message?: unknown }).message;
     if (
       typeof message === "string" &&
-      // workerd's socket errors carry no code; "connection attempt failed" is local Hyperdrive with Postgres down.
-      /connection refused|connection attempt failed|network connection lost|socket.*closed/i.test(message)
+      // workerd's socket errors carry no code; "connection attempt failed" is local Hyperdrive with Postgres
+      // down; node-postgres reports a dropped or refused socket with the other messages.
+      /connection refused|connection attempt failed|cannot connect to the specified address|network connection lost|socket.*closed|connection terminated|connection timeout|not queryable/i.test(
+        message,
+      )
     ) {
       return true;
     }

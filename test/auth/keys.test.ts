@@ -49,7 +49,8 @@ async function withPrivateKeyTable<T>(
     await db.execute(sql.raw(`CREATE TABLE ${schema}.signing_keys (LIKE public.signing_keys INCLUDING ALL)`));
   });
   const url = new URL(env.TEST_DATABASE_URL);
-  url.searchParams.set("search_path", `${schema},public`);
+  // A start-up option (node-postgres passes `options` on; a bare `search_path` parameter it would drop).
+  url.searchParams.set("options", `-c search_path=${schema},public`);
   const opened: ReturnType<typeof testDeps>[] = [];
   try {
     return await fn({

@@ -288,7 +288,7 @@ describe("POST /api/auth/refresh", () => {
   it("extends the idle expiry by 7 days on each refresh, never past the absolute expiry", async () => {
     const { member, admin } = await createTenant();
     const clock = () =>
-      withDb(async (db) => (await db.execute<{ now: string }>(sql`select now() as now`))[0]);
+      withDb(async (db) => (await db.execute<{ now: string }>(sql`select now() as now`)).rows[0]);
     const toMs = (d: Date | string) => new Date(d).getTime();
 
     const far = await loginAs(member);

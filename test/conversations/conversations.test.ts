@@ -182,7 +182,7 @@ describe("GET /api/conversations", () => {
         { archived: "false", limit: 20 },
         null,
       );
-      const plan = JSON.stringify(Array.from(await db.execute(sql`EXPLAIN (FORMAT JSON) ${query}`)));
+      const plan = JSON.stringify((await db.execute(sql`EXPLAIN (FORMAT JSON) ${query}`)).rows);
       const scans = [...plan.matchAll(/"Node Type":"([^"]+)"[^{}\]]*?"Relation Name":"conversations"/g)];
       expect(scans.length, plan).toBe(2);
       expect(

@@ -114,7 +114,11 @@ describe("db client instrumentation", () => {
     } catch (error) {
       caught = error;
     }
-    expect(isDatabaseUnavailable(caught)).toBe(true);
+    const chain = (e: unknown): string =>
+      e instanceof Error
+        ? `${e.message} [${(e as { code?: string }).code ?? ""}] ← ${chain(e.cause)}`
+        : String(e);
+    expect(isDatabaseUnavailable(caught), chain(caught)).toBe(true);
     expect(isDatabaseUnavailable(new Error("duplicate key"))).toBe(false);
   });
 

@@ -6,7 +6,7 @@ export type PlanNode = { "Node Type": string; "Index Name"?: string; Plans?: Pla
 
 /** `EXPLAIN (FORMAT JSON)` of a query: the root plan node and the raw JSON (for assertion messages). */
 export async function explain(db: Database, query: SQL): Promise<{ root: PlanNode; json: string }> {
-  const rows = Array.from(await db.execute(sql`EXPLAIN (FORMAT JSON) ${query}`));
+  const { rows } = await db.execute(sql`EXPLAIN (FORMAT JSON) ${query}`);
   const root = (rows[0] as { "QUERY PLAN": Array<{ Plan: PlanNode }> })["QUERY PLAN"][0]?.Plan;
   if (!root) throw new Error("EXPLAIN returned no plan");
   return { root, json: JSON.stringify(rows) };

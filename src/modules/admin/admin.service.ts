@@ -89,7 +89,7 @@ export async function workspaceStats(deps: Deps, workspaceId: string): Promise<A
             WHERE r.created_at >= d.day AND r.created_at < d.day + interval '1 day')
         ) ORDER BY d.day) FROM days d) AS daily
   `);
-  const recent = activity[0];
+  const recent = activity.rows[0];
   if (!recent) throw new Error("stats activity returned nothing");
 
   return {

@@ -22,7 +22,7 @@ import { isUuid, newId } from "../../core/ids";
 import { errorFields } from "../../core/logger";
 import { enforceRateLimit } from "../../core/rate-limit";
 import type { DbOrTx, Transaction } from "../../db/client";
-import { rowDate } from "../../db/raw";
+import { rawRows, rowDate } from "../../db/raw";
 import { chatRuns, conversations, type Message, messages, type Persona } from "../../db/schema";
 import type { AuthContext } from "../../middleware/auth";
 import { type AuditEventType, auditInsertFrom, recordAudit } from "../audit/audit.service";
@@ -408,7 +408,9 @@ type HistoryItem = { role: "user" | "assistant"; content: string };
 
 /** The last HISTORY_LENGTH messages of the branch ending at `leafId` (inclusive), oldest first. */
 async function branchHistory(tx: DbOrTx, conversationId: string, leafId: string): Promise<HistoryItem[]> {
-  const rows = await tx.execute<{ role: "USER" | "ASSISTANT"; content: string }>(sql`
+  const rows = await rawRows<{ role: "USER" | "ASSISTANT"; content: string }>(
+    tx,
+    sql`
     WITH RECURSIVE branch AS (
       SELECT id, parent_id, role, content, 1 AS depth
         FROM ${messages} WHERE conversation_id = ${conversationId} AND id = ${leafId}
@@ -417,8 +419,9 @@ async function branchHistory(tx: DbOrTx, conversationId: string, leafId: string)
         FROM ${messages} m JOIN branch b ON m.id = b.parent_id AND m.conversation_id = ${conversationId}
        WHERE b.depth < ${HISTORY_LENGTH}
     )
-    SELECT role, content FROM branch ORDER BY depth DESC`);
-  return Array.from(rows, (row) => ({
+    SELECT role, content FROM branch ORDER BY depth DESC`,
+  );
+  return rows.map((row) => ({
     role: row.role === "USER" ? "user" : "assistant",
     content: row.content,
   }));
@@ -562,7 +565,9 @@ async function recordOutcome(
     },
     sql`run`,
   );
-  const rows = await deps.db.execute<{ created_at: Date | string }>(sql`
+  const rows = await rawRows<{ created_at: Date | string }>(
+    deps.db,
+    sql`
     WITH run AS (
       UPDATE chat_runs
          SET status = ${outcome.ok ? "SUCCEEDED" : outcome.status}::chat_run_status,
@@ -591,8 +596,9 @@ async function recordOutcome(
         FROM reply
        WHERE conversations.id = ${stored.conversationId}::uuid
     ), audit AS (${audit})
-    SELECT created_at FROM reply`);
-  const [row] = Array.from(rows);
+    SELECT created_at FROM reply`,
+  );
+  const [row] = rows;
   if (!reply || !row) return null;
   return {
     id: reply.id,

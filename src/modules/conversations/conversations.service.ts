@@ -9,7 +9,7 @@ import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
 import type { DbOrTx } from "../../db/client";
-import { rowDate } from "../../db/raw";
+import { rawRows, rowDate } from "../../db/raw";
 import {
   type Conversation,
   conversations,
@@ -255,11 +255,11 @@ type ListRow = {
 /** Own conversations and the workspace's SHARED ones, newest activity first. */
 export async function listConversations(
   deps: Pick<Deps, "db">,
-  caller: Caller,
+  caller: Pick<Caller, "userId" | "workspaceId">,
   input: ListConversationsInput,
 ): Promise<{ items: ConversationDto[]; nextCursor: string | null }> {
   const cursor = input.cursor ? decodeCursor(input.cursor) : null;
-  const rows = Array.from(await deps.db.execute<ListRow>(listConversationsQuery(caller, input, cursor)));
+  const rows = await rawRows<ListRow>(deps.db, listConversationsQuery(caller, input, cursor));
   const page = rows.slice(0, input.limit);
   const last = page.at(-1);
   return {

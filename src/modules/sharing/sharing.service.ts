@@ -9,7 +9,7 @@ import { hashToken, randomToken } from "../../core/crypto";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
-import { rowDate } from "../../db/raw";
+import { rawRows, rowDate } from "../../db/raw";
 import { conversations, files, messageFiles, personas, type ShareLink, shareLinks } from "../../db/schema";
 import { recordAudit } from "../audit/audit.service";
 import {
@@ -227,8 +227,9 @@ export async function viewSharedConversation(deps: Deps, token: string): Promise
       .where(eq(personas.id, link.personaId));
     if (!persona) throw publicNotFound();
 
-    const branch = Array.from(
-      await tx.execute<BranchRow>(sql`
+    const branch = await rawRows<BranchRow>(
+      tx,
+      sql`
         WITH RECURSIVE branch AS (
           SELECT id, parent_id, role, content, created_at, 1 AS depth
             FROM messages WHERE conversation_id = ${link.conversationId} AND id = ${link.leafMessageId}
@@ -237,7 +238,7 @@ export async function viewSharedConversation(deps: Deps, token: string): Promise
             FROM messages m JOIN branch b ON m.id = b.parent_id
            WHERE m.conversation_id = ${link.conversationId}
         )
-        SELECT id, role, content, created_at FROM branch ORDER BY depth DESC`),
+        SELECT id, role, content, created_at FROM branch ORDER BY depth DESC`,
     );
     const ids = branch.map((m) => m.id);
     const names = ids.length
