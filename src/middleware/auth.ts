@@ -137,14 +137,41 @@ export function writeAllowedWhilePendingDeletion(method: string, path: string): 
   return READ_METHODS.has(method) || ALLOWED_WHILE_PENDING_DELETION.some((pattern) => pattern.test(path));
 }
 
+/** Who the verified access token names: enough to start a read before the session check has answered. */
+export type TokenCaller = { userId: string; workspaceId: string };
+
 /**
- * Requires a valid access token of a live session. Sets `auth` (read it with `authOf(c)`) plus `userId` and
- * `workspaceId` for the request log. Missing token → 401 with `WWW-Authenticate: Bearer`; invalid token,
- * revoked or expired session, non-ACTIVE user → 401 with `Bearer error="invalid_token"`. An `x-workspace-id`
- * header (kept from the original API) must name the caller's workspace, else 404 like any foreign id. A
- * workspace in PENDING_DELETION is read-only here, for every route at once (409 WORKSPACE_PENDING_DELETION).
+ * The session check (the one auth query) and the API_USER budget, started together: the Durable Object call
+ * runs alongside the query (spending budget changes no row). Resolves with the auth context once every rule
+ * of `requireAuth` holds, else rejects with its error; nothing is set on the context here.
  */
-export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
+function checkSession(c: Context<AppEnv>, claims: AccessTokenClaims): Promise<AuthContext> {
+  const session = loadAuthContext(c.var.db, claims, c.var.config.PLATFORM_ADMIN_EMAILS);
+  // API_USER (CONFIG.md): one budget per user across every authenticated route, before the handler's result.
+  const budget = enforceRateLimit(depsFrom(c), "API_USER", claims.userId);
+  budget.catch(() => {}); // observed below; an unanswered session check must not leave it unhandled
+  return session.then(async (auth) => {
+    if (!auth) throw invalidTokenError("The session has ended. Sign in again.");
+    const requested = c.req.header("x-workspace-id");
+    if (requested !== undefined && requested.trim().toLowerCase() !== auth.workspaceId) {
+      throw new ApiError("NOT_FOUND", "Not found.");
+    }
+    if (
+      auth.workspaceStatus === "PENDING_DELETION" &&
+      !writeAllowedWhilePendingDeletion(c.req.method, c.req.path)
+    ) {
+      throw new ApiError(
+        "WORKSPACE_PENDING_DELETION",
+        "This workspace is scheduled for deletion: it is read-only until an admin cancels the deletion.",
+      );
+    }
+    await budget;
+    return auth;
+  });
+}
+
+/** Verifies the bearer token (CPU only while the key set is cached) and starts the session check. */
+async function startAuth(c: Context<AppEnv>): Promise<void> {
   const token = bearerToken(c.req.header("Authorization"));
   if (!token) {
     throw new ApiError("UNAUTHENTICATED", "An access token is required.", {
@@ -152,45 +179,111 @@ export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
     });
   }
   const claims = await verifyAccessToken(depsFrom(c), token);
-  const auth = await loadAuthContext(c.var.db, claims, c.var.config.PLATFORM_ADMIN_EMAILS);
-  if (!auth) throw invalidTokenError("The session has ended. Sign in again.");
+  const pending = checkSession(c, claims);
+  pending.catch(() => {}); // observed by authReady
+  c.set("authPending", pending);
+  c.set("tokenCaller", { userId: claims.userId, workspaceId: claims.workspaceId });
+  c.set("userId", claims.userId);
+  c.set("workspaceId", claims.workspaceId);
+}
 
-  const requested = c.req.header("x-workspace-id");
-  if (requested !== undefined && requested.trim().toLowerCase() !== auth.workspaceId) {
-    throw new ApiError("NOT_FOUND", "Not found.");
-  }
-  c.set("auth", auth);
-  c.set("userId", auth.userId);
-  c.set("workspaceId", auth.workspaceId);
-  if (
-    auth.workspaceStatus === "PENDING_DELETION" &&
-    !writeAllowedWhilePendingDeletion(c.req.method, c.req.path)
-  ) {
-    throw new ApiError(
-      "WORKSPACE_PENDING_DELETION",
-      "This workspace is scheduled for deletion: it is read-only until an admin cancels the deletion.",
-    );
-  }
-  // API_USER (CONFIG.md): one budget per user across every authenticated route, before the handler runs.
-  await enforceRateLimit(depsFrom(c), "API_USER", auth.userId);
+/**
+ * Requires a valid access token of a live session. Missing token → 401 with `WWW-Authenticate: Bearer`;
+ * invalid token, revoked or expired session, non-ACTIVE user → 401 with `Bearer error="invalid_token"`. An
+ * `x-workspace-id` header (kept from the original API) must name the caller's workspace, else 404 like any
+ * foreign id. A workspace in PENDING_DELETION is read-only here, for every route at once (409
+ * WORKSPACE_PENDING_DELETION). The handler runs once all of that holds: read the context with `authOf(c)`.
+ */
+export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
+  await startAuth(c);
+  await authReady(c);
   await next();
 });
 
-/** The typed auth context. Throws (→ 500) when `requireAuth` did not run: a wiring bug, never a client error. */
-export function authOf(c: Context<AppEnv>): AuthContext {
-  const auth = c.get("auth");
-  if (!auth) throw new Error("authOf(c) on a route without requireAuth");
+/**
+ * `requireAuth` for read routes whose handler sends its first read in the same flight as the session check
+ * (README "Round trips"): the handler runs at once and must go through `readAfterAuth`, which starts the read
+ * with the token's identity and hands over its result only once the session check has passed. `authOf(c)`
+ * throws until then, so a handler cannot act on an unchecked caller. If a handler never waited for the check,
+ * it is awaited here after the handler and its failure replaces the response.
+ */
+export const requireAuthForRead = createMiddleware<AppEnv>(async (c, next) => {
+  if (c.req.method !== "GET" && c.req.method !== "HEAD")
+    throw new Error("requireAuthForRead on a write route");
+  await startAuth(c);
+  await next();
+  await authReady(c);
+});
+
+/** The auth context once the session check (and every check added after it) has passed; throws its error. */
+export async function authReady(c: Context<AppEnv>): Promise<AuthContext> {
+  const known = c.get("auth");
+  if (known) return known;
+  const pending = c.get("authPending");
+  if (!pending) throw new Error("authReady(c) on a route without requireAuth");
+  const auth = await pending;
+  c.set("auth", auth);
   return auth;
 }
 
+/**
+ * Runs `read` with the token's identity right away (so it shares the session check's flight), then waits for
+ * the check. The read's result is returned only when the check passed; otherwise its error is thrown and the
+ * result is dropped unseen. `read` must not write: a refused request changes no row.
+ */
+export async function readAfterAuth<T>(
+  c: Context<AppEnv>,
+  read: (caller: TokenCaller) => Promise<T>,
+): Promise<T> {
+  const caller = c.get("tokenCaller");
+  if (!caller) throw new Error("readAfterAuth(c) on a route without requireAuth");
+  let result: Promise<T>;
+  try {
+    result = read(caller);
+  } catch (error) {
+    result = Promise.reject(error); // a bad cursor (400) still answers after the session check (401 first)
+  }
+  result.catch(() => {}); // its failure matters only once the check has passed (returned below)
+  await authReady(c);
+  return result;
+}
+
+/** The typed auth context. Throws (→ 500) before the session check has passed: a wiring bug, never a client error. */
+export function authOf(c: Context<AppEnv>): AuthContext {
+  const auth = c.get("auth");
+  if (!auth) throw new Error("authOf(c) before the session check passed (requireAuth / authReady)");
+  return auth;
+}
+
+/**
+ * A rule on the caller, after `requireAuth` or `requireAuthForRead`: checked at once when the context is
+ * known, else added to the pending session check (so a first-flight read still waits for it).
+ */
+export function requireCaller(check: (auth: AuthContext, c: Context<AppEnv>) => void) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const known = c.get("auth");
+    if (known) {
+      check(known, c);
+      return next();
+    }
+    const pending = c.get("authPending");
+    if (!pending) throw new Error("a caller rule on a route without requireAuth");
+    const checked = pending.then((auth) => {
+      check(auth, c);
+      return auth;
+    });
+    checked.catch(() => {}); // observed by authReady
+    c.set("authPending", checked);
+    await next();
+  });
+}
+
 /** After `requireAuth`: the caller must be a platform admin, else 403 FORBIDDEN. */
-export const requirePlatformAdmin = createMiddleware<AppEnv>(async (c, next) => {
-  if (!authOf(c).isPlatformAdmin) throw new ApiError("FORBIDDEN", "Platform administrators only.");
-  await next();
+export const requirePlatformAdmin = requireCaller((auth) => {
+  if (!auth.isPlatformAdmin) throw new ApiError("FORBIDDEN", "Platform administrators only.");
 });
 
 /** After `requireAuth`: the caller must be an ADMIN of its workspace, else 403 FORBIDDEN. */
-export const requireAdmin = createMiddleware<AppEnv>(async (c, next) => {
-  if (authOf(c).role !== "ADMIN") throw new ApiError("FORBIDDEN", "Workspace administrators only.");
-  await next();
+export const requireAdmin = requireCaller((auth) => {
+  if (auth.role !== "ADMIN") throw new ApiError("FORBIDDEN", "Workspace administrators only.");
 });

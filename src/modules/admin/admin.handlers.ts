@@ -1,13 +1,18 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
-import { authOf } from "../../middleware/auth";
+import { authOf, readAfterAuth } from "../../middleware/auth";
 import * as members from "../workspaces/members.service";
 import type * as routes from "./admin.routes";
 import * as admin from "./admin.service";
 
 export const listUsers: RouteHandler<typeof routes.listUsers, AppEnv> = async (c) =>
-  c.json(await members.listMembers(depsFrom(c), authOf(c).workspaceId, c.req.valid("query")), 200);
+  c.json(
+    await readAfterAuth(c, (caller) =>
+      members.listMembers(depsFrom(c), caller.workspaceId, c.req.valid("query")),
+    ),
+    200,
+  );
 
 export const getUser: RouteHandler<typeof routes.getUser, AppEnv> = async (c) =>
   c.json(

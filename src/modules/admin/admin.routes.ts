@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AUTHENTICATED_ERRORS, adminOnly, bearerSecurity, errorResponses } from "../../core/openapi";
-import { requireAdmin, requireAuth } from "../../middleware/auth";
+import { requireAdmin, requireAuth, requireAuthForRead } from "../../middleware/auth";
 import { ListMembersQuery, MemberListSchema, MemberSchema } from "../workspaces/workspaces.schemas";
 import { AdminStatsSchema, AdminUserParam } from "./admin.schemas";
 
@@ -24,6 +24,7 @@ export const listUsers = createRoute({
     "Same list as GET /api/workspaces/{id}/members: `search` (name or email), `status`, `role`, `sort`, " +
     "keyset cursor.",
   ...adminRoute,
+  middleware: [requireAuthForRead, requireAdmin],
   request: { query: ListMembersQuery },
   responses: {
     200: { description: "One page of users", content: json(MemberListSchema) },

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
-import { authOf } from "../../middleware/auth";
+import { authOf, readAfterAuth } from "../../middleware/auth";
 import type * as routes from "./conversations.routes";
 import * as service from "./conversations.service";
 
@@ -9,7 +9,10 @@ export const createConversation: RouteHandler<typeof routes.createConversation, 
   c.json(await service.createConversation(depsFrom(c), authOf(c), c.req.valid("json")), 201);
 
 export const listConversations: RouteHandler<typeof routes.listConversations, AppEnv> = async (c) =>
-  c.json(await service.listConversations(depsFrom(c), authOf(c), c.req.valid("query")), 200);
+  c.json(
+    await readAfterAuth(c, (caller) => service.listConversations(depsFrom(c), caller, c.req.valid("query"))),
+    200,
+  );
 
 export const getConversation: RouteHandler<typeof routes.getConversation, AppEnv> = async (c) => {
   const { id } = c.req.valid("param");

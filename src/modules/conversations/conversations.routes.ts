@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AUTHENTICATED_ERRORS, bearerSecurity, errorResponses } from "../../core/openapi";
-import { requireAuth } from "../../middleware/auth";
+import { requireAuth, requireAuthForRead } from "../../middleware/auth";
 import {
   ArchiveBody,
   ConversationDetailSchema,
@@ -43,6 +43,7 @@ export const createConversation = createRoute({
 
 export const listConversations = createRoute({
   ...authed,
+  middleware: [requireAuthForRead],
   method: "get",
   path: "/api/conversations",
   operationId: "listConversations",

@@ -1,12 +1,15 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
-import { authOf } from "../../middleware/auth";
+import { authOf, readAfterAuth } from "../../middleware/auth";
 import type * as routes from "./personas.routes";
 import * as personas from "./personas.service";
 
 export const listPersonas: RouteHandler<typeof routes.listPersonas, AppEnv> = async (c) =>
-  c.json(await personas.listPersonas(depsFrom(c), authOf(c), c.req.valid("query")), 200);
+  c.json(
+    await readAfterAuth(c, (caller) => personas.listPersonas(depsFrom(c), caller, c.req.valid("query"))),
+    200,
+  );
 
 export const getPersona: RouteHandler<typeof routes.getPersona, AppEnv> = async (c) =>
   c.json(await personas.getPersona(depsFrom(c), authOf(c), c.req.valid("param").id), 200);

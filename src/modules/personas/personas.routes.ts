@@ -3,7 +3,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../core/app-env";
 import { ApiError } from "../../core/errors";
 import { AUTHENTICATED_ERRORS, adminOnly, bearerSecurity, errorResponses } from "../../core/openapi";
-import { authOf, requireAdmin, requireAuth } from "../../middleware/auth";
+import { authOf, requireAdmin, requireAuth, requireAuthForRead } from "../../middleware/auth";
 import {
   CreatePersonaBody,
   DeliveriesQuery,
@@ -42,7 +42,7 @@ export const listPersonas = createRoute({
     "(false while its circuit breaker is open). `favouritesOnly=true` keeps the caller's favourites. Never " +
     "the webhook URL or secret.",
   security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthForRead] as const,
   request: { query: PersonaListQuery },
   responses: {
     200: { description: "A page of personas", content: json(PersonaListSchema) },

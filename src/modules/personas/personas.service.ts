@@ -138,7 +138,7 @@ function decodeCursor(cursor: string, arity: number): string[] {
 /** The catalogue page: active global + own-workspace personas by name, with the caller's favourite flags. */
 export async function listPersonas(
   deps: Pick<Deps, "db">,
-  caller: Caller,
+  caller: Pick<Caller, "userId" | "workspaceId">,
   query: { favouritesOnly?: "true" | "false"; limit: number; cursor?: string },
 ): Promise<{ items: PersonaDto[]; nextCursor: string | null }> {
   const conditions: SQL[] = [visibleTo(caller.workspaceId)];

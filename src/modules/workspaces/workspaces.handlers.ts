@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
-import { authOf } from "../../middleware/auth";
+import { authOf, readAfterAuth } from "../../middleware/auth";
 import * as members from "./members.service";
 import type * as routes from "./workspaces.routes";
 import * as workspaces from "./workspaces.service";
@@ -15,7 +15,12 @@ export const updateWorkspace: RouteHandler<typeof routes.updateWorkspace, AppEnv
   c.json(await workspaces.updateWorkspace(depsFrom(c), authOf(c), c.req.valid("json")), 200);
 
 export const listMembers: RouteHandler<typeof routes.listMembers, AppEnv> = async (c) =>
-  c.json(await members.listMembers(depsFrom(c), authOf(c).workspaceId, c.req.valid("query")), 200);
+  c.json(
+    await readAfterAuth(c, (caller) =>
+      members.listMembers(depsFrom(c), caller.workspaceId, c.req.valid("query")),
+    ),
+    200,
+  );
 
 export const updateMember: RouteHandler<typeof routes.updateMember, AppEnv> = async (c) => {
   const { uid } = c.req.valid("param");

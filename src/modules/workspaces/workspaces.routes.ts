@@ -1,8 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
-import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../../core/app-env";
 import { AUTHENTICATED_ERRORS, adminOnly, bearerSecurity, errorResponses } from "../../core/openapi";
-import { authOf, requireAdmin, requireAuth } from "../../middleware/auth";
+import { requireAdmin, requireAuth, requireAuthForRead, requireCaller } from "../../middleware/auth";
 import {
   DeleteWorkspaceBody,
   ListMembersQuery,
@@ -24,11 +22,8 @@ const json = <T>(schema: T) => ({ "application/json": { schema } });
  * workspace's id, a random or malformed one — is the same 404, decided without a query. It runs before
  * `requireAdmin`, so a member probing another workspace's id learns nothing either (404, not 403).
  */
-export const ownWorkspace = createMiddleware<AppEnv>(async (c, next) => {
-  if (c.req.param("id")?.toLowerCase() !== authOf(c).workspaceId) {
-    throw notFound();
-  }
-  await next();
+export const ownWorkspace = requireCaller((auth, c) => {
+  if (c.req.param("id")?.toLowerCase() !== auth.workspaceId) throw notFound();
 });
 
 const memberRoute = { security: bearerSecurity, middleware: [requireAuth, ownWorkspace] };
@@ -84,6 +79,7 @@ export const listMembers = createRoute({
     "Admins. Every user of the workspace (active, deactivated, pending deletion), filtered by `search` " +
     "(name or email), `status` and `role`, sorted by `sort`, paged by an opaque keyset cursor.",
   ...adminRoute,
+  middleware: [requireAuthForRead, ownWorkspace, requireAdmin],
   request: { params: WorkspaceIdParam, query: ListMembersQuery },
   responses: {
     200: { description: "One page of members", content: json(MemberListSchema) },
