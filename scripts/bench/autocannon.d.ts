@@ -5,9 +5,9 @@ declare module "autocannon" {
     path?: string;
     headers?: Record<string, string>;
     body?: string;
-    setupRequest?: (req: Request, context: Record<string, unknown>) => Request;
-    /** Per-connection context: lets a connection chain requests (the refresh scenario). */
-    onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
+    setupRequest?: (req: Request) => Request;
+    /** Called with each answer. Its `context` argument is cleared before every request, so it is not typed here. */
+    onResponse?: (status: number, body: string) => void;
   };
   type Options = Request & {
     url: string;

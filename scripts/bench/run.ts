@@ -133,13 +133,10 @@ type Scenario = {
   url: string;
   /** Overrides --connections (the 1-connection latency probes). */
   connections?: number;
-  /** Builds request i (rotating users, bodies); `context` is the connection's own (autocannon). */
-  request: (
-    i: number,
-    context: Record<string, unknown>,
-  ) => { method?: string; path?: string; headers?: Record<string, string>; body?: string };
-  /** Reads each answer into the connection's context (the refresh chain). */
-  onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
+  /** Builds request i (rotating users, bodies). */
+  request: (i: number) => { method?: string; path?: string; headers?: Record<string, string>; body?: string };
+  /** Reads each answer (the refresh scenario puts the new token back into its pool). */
+  onResponse?: (status: number, body: string) => void;
   /** Relays to the persona webhook (the counting pass splits its round trips at the relay). */
   relays?: boolean;
 };
@@ -161,9 +158,9 @@ async function runScenario(
     ...extra,
     requests: [
       {
-        setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => ({
+        setupRequest: (req: Record<string, unknown>) => ({
           ...req,
-          ...scenario.request(counter++, context),
+          ...scenario.request(counter++),
         }),
         ...(scenario.onResponse ? { onResponse: scenario.onResponse } : {}),
       },
@@ -195,8 +192,8 @@ type Fixtures = {
   editorToken: string;
   /** `/p/<token>` of a share link of that conversation (made SHARED for it). */
   sharePath: string;
-  /** Signs a member in and returns a fresh refresh token (each refresh spends one). */
-  freshRefreshToken: () => Promise<string>;
+  /** Signs a member in at `baseUrl` and returns a fresh refresh token (each refresh spends one). */
+  freshRefreshToken: (baseUrl: string) => Promise<string>;
 };
 
 const json = { "Content-Type": "application/json" };
@@ -205,6 +202,8 @@ async function api<T>(baseUrl: string, path: string, init: RequestInit & { token
   const res = await fetch(`${baseUrl}${path}`, {
     ...init,
     headers: { ...json, ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}) },
+  }).catch((error: Error) => {
+    throw new Error(`${init.method ?? "GET"} ${path}: ${error.message} (${String(error.cause)})`);
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${res.status} ${text}`);
@@ -242,9 +241,10 @@ async function prepareFixtures(
     editMessageId,
     editorToken,
     sharePath: new URL(share.url).pathname,
-    freshRefreshToken: async () => {
+    // Takes the Worker's address: the fixtures outlive the Worker they were made on.
+    freshRefreshToken: async (workerUrl) => {
       const email = large.email((next++ % Math.min(200, large.members)) + 1);
-      const res = await api<{ refreshToken: string }>(baseUrl, "/api/auth/login", {
+      const res = await api<{ refreshToken: string }>(workerUrl, "/api/auth/login", {
         method: "POST",
         body: JSON.stringify({ email, password: BENCH_PASSWORD }),
       });
@@ -365,18 +365,17 @@ function scenarios(
       route: "POST /api/auth/refresh",
       db: true,
       url: baseUrl,
-      // Each connection rotates its own chain: the answer's refresh token is the next request's.
-      request: (_i, context) => {
-        context.token ??= fixtures.refreshPool.pop() ?? "";
-        return {
-          method: "POST",
-          path: "/api/auth/refresh",
-          headers: json,
-          body: JSON.stringify({ refreshToken: context.token }),
-        };
-      },
-      onResponse: (status, body, context) => {
-        if (status === 200) context.token = (JSON.parse(body) as { refreshToken: string }).refreshToken;
+      // Tokens circulate through one pool: each answer's refresh token goes back in, and the connection's next
+      // request takes one out (autocannon clears its per-connection context before every request).
+      request: () => ({
+        method: "POST",
+        path: "/api/auth/refresh",
+        headers: json,
+        body: JSON.stringify({ refreshToken: fixtures.refreshPool.shift() ?? "" }),
+      }),
+      onResponse: (status, body) => {
+        if (status === 200)
+          fixtures.refreshPool.push((JSON.parse(body) as { refreshToken: string }).refreshToken);
       },
     },
     {
@@ -578,9 +577,10 @@ async function main() {
       if (ONLY && !ONLY.has(scenario.name)) continue;
       const name = tag === "pooled" ? `${scenario.name}_pooled` : scenario.name;
       if (scenario.name === "refresh") {
-        // The warm-up and the run each open their connections afresh: one chain (a sign-in) per connection.
+        // One chain (a sign-in) per connection; the pool refills itself with each answer.
         refreshPool.length = 0;
-        for (let n = 0; n < CONNECTIONS * 2; n++) refreshPool.push(await fixtures.freshRefreshToken());
+        for (let n = 0; n < CONNECTIONS + 1; n++)
+          refreshPool.push(await fixtures.freshRefreshToken(wrangler.baseUrl));
       }
       const { result, logs } = await runScenario(scenario, wrangler);
       results[name] = result;
@@ -648,9 +648,8 @@ async function main() {
           route: scenario.route ?? "",
           relays: scenario.relays,
           request: async (i) => {
-            const context: Record<string, unknown> = {};
-            if (scenario.name === "refresh") context.token = await fresh();
-            const built = scenario.request(i, context);
+            if (scenario.name === "refresh") refreshPool.unshift(await fresh(wrangler.baseUrl));
+            const built = scenario.request(i);
             return {
               method: built.method ?? "GET",
               path: built.path ?? "/",
