@@ -13,7 +13,7 @@ import { createTenant, createUser, DEFAULT_PASSWORD, type TestUser, unique } fro
 import { type ApiResponse, api, describeResponse, randomIp } from "../helpers/request";
 
 const WRONG_PASSWORD = "Wrong-Passphrase-2026!";
-const REFRESH_TOKEN_RE = /^rt\.([0-9a-f-]{36})\.0\.[A-Za-z0-9_-]{43}$/;
+const REFRESH_TOKEN_RE = /^rt\.([0-9a-f-]{36})\.0\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
 
 const login = (body: Record<string, unknown>, ip = randomIp(), headers: Record<string, string> = {}) =>
   api("POST", "/api/auth/login", { body, headers: { "CF-Connecting-IP": ip, ...headers } });

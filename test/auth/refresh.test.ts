@@ -6,7 +6,8 @@ import { withDb } from "../helpers/db";
 import { createTenant, createUser, DEFAULT_PASSWORD, type TestUser } from "../helpers/factories";
 import { api, describeResponse, randomIp } from "../helpers/request";
 
-const TOKEN_RE = /^rt\.([0-9a-f-]{36})\.(\d+)\.([A-Za-z0-9_-]{43})$/;
+// rt.<sessionId>.<counter>.<salt>.<mac>: the salt rides along so the MAC is checked before the database.
+const TOKEN_RE = /^rt\.([0-9a-f-]{36})\.(\d+)\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 
 type Pair = { accessToken: string; refreshToken: string; tokenType: string; expiresIn: number };
 
@@ -29,7 +30,12 @@ const refresh = (refreshToken: unknown, ip = randomIp()) =>
 function parse(token: string) {
   const match = TOKEN_RE.exec(token);
   if (!match) throw new Error(`not a refresh token: ${token}`);
-  return { sessionId: match[1] as string, counter: Number(match[2]), mac: match[3] as string };
+  return {
+    sessionId: match[1] as string,
+    counter: Number(match[2]),
+    salt: match[3] as string,
+    mac: match[4] as string,
+  };
 }
 
 /** The payload of a JWT (no verification: the API already verified it by accepting it). */
@@ -191,13 +197,19 @@ describe("POST /api/auth/refresh", () => {
   it("refuses a token with a forged MAC without revoking the session", async () => {
     const { member } = await createTenant();
     const first = await loginAs(member);
-    const { sessionId, mac } = parse(first.refreshToken);
+    const { sessionId, salt, mac } = parse(first.refreshToken);
     const flipped = `${mac[0] === "A" ? "B" : "A"}${mac.slice(1)}`;
+    const otherSalt = `${salt[0] === "A" ? "B" : "A"}${salt.slice(1)}`;
     for (const forged of [
-      `rt.${sessionId}.0.${flipped}`,
-      `rt.${sessionId}.1.${mac}`,
+      `rt.${sessionId}.0.${salt}.${flipped}`,
+      `rt.${sessionId}.1.${salt}.${mac}`,
       // A "future" or "old" counter with a made-up MAC must not count as reuse.
-      `rt.${sessionId}.7.${"x".repeat(43)}`,
+      `rt.${sessionId}.7.${salt}.${"x".repeat(43)}`,
+      // The salt is part of what the MAC covers: another one breaks it.
+      `rt.${sessionId}.0.${otherSalt}.${mac}`,
+      // The older form (no salt) is checked against the stored salt.
+      `rt.${sessionId}.0.${flipped}`,
+      `rt.${sessionId}.3.${mac}`,
     ]) {
       await expectRefused(await refresh(forged));
     }
@@ -210,19 +222,29 @@ describe("POST /api/auth/refresh", () => {
   it("refuses a token of another session's MAC (tokens do not transfer between sessions)", async () => {
     const { member, admin } = await createTenant();
     const [mine, theirs] = await Promise.all([loginAs(member), loginAs(admin)]);
-    const grafted = `rt.${theirs.sessionId}.0.${parse(mine.refreshToken).mac}`;
-    await expectRefused(await refresh(grafted));
+    const { salt, mac } = parse(mine.refreshToken);
+    for (const grafted of [
+      `rt.${theirs.sessionId}.0.${mac}`,
+      `rt.${theirs.sessionId}.0.${salt}.${mac}`,
+      `rt.${theirs.sessionId}.0.${parse(theirs.refreshToken).salt}.${mac}`,
+    ])
+      await expectRefused(await refresh(grafted));
     expect(await sessionRow(theirs.sessionId)).toMatchObject({ revokedAt: null, counter: 0 });
   });
 
   it("answers malformed tokens with 401 (or 400 for an invalid body), never 500", async () => {
     const { member } = await createTenant();
-    const { sessionId, mac } = parse((await loginAs(member)).refreshToken);
+    const { sessionId, salt, mac } = parse((await loginAs(member)).refreshToken);
     const unknownId = crypto.randomUUID();
     for (const token of [
       "garbage",
       "rt.",
       `rt.${sessionId}.0`,
+      `rt.${sessionId}.0.${salt}`,
+      `rt.${sessionId}.0.${salt}.${mac}.extra`,
+      `rt.${sessionId}.0.${salt.slice(1)}.${mac}`,
+      `rt.${sessionId}.0.${salt}=.${mac}`,
+      `rt.${unknownId}.0.${salt}.${mac}`,
       `rt.${sessionId}.0.${mac}.extra`,
       `rt.${sessionId}.-1.${mac}`,
       `rt.${sessionId}.1e3.${mac}`,
@@ -325,6 +347,23 @@ describe("POST /api/auth/refresh", () => {
     );
     const res = await refresh(pair.refreshToken);
     expect(res.status, describeResponse(res)).toBe(200);
+  });
+
+  it("still accepts the older token form without the salt: it rotates, and reuse of it is still reuse", async () => {
+    const { member } = await createTenant();
+    const first = await loginAs(member);
+    const { sessionId, counter, mac } = parse(first.refreshToken);
+    // Tokens issued before the salt was carried: the same MAC, without the salt segment.
+    const legacy = `rt.${sessionId}.${counter}.${mac}`;
+    const rotated = await refresh(legacy);
+    expect(rotated.status, describeResponse(rotated)).toBe(200);
+    expect(parse(rotated.body.refreshToken)).toMatchObject({ sessionId, counter: 1 });
+    expect(await auditsOf(sessionId, "REFRESH_TOKEN")).toHaveLength(1);
+
+    await updateSession(sessionId, { rotatedAt: sql`now() - interval '11 seconds'` });
+    await expectRefused(await refresh(legacy));
+    expect((await sessionRow(sessionId)).revokeReason).toBe("refresh_token_reuse");
+    expect(await auditsOf(sessionId, "REFRESH_TOKEN_REUSE")).toHaveLength(1);
   });
 
   it("allows 60 refreshes per IP and minute, then answers 429 RATE_LIMITED with Retry-After", async () => {

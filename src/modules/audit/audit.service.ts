@@ -61,22 +61,26 @@ export const AUDIT_EVENTS = [
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENTS)[number];
 
-export type AuditInput = {
+/** An id that only the statement knows yet: a column of the source CTE of `auditInsertFrom` (`sql\`s.user_id\``). */
+type StatementId = SQL;
+
+type AuditFields<Id extends string | StatementId> = {
   type: AuditEventType;
-  workspaceId: string | null;
-  actorUserId?: string | null;
+  workspaceId: Id | null;
+  actorUserId?: Id | null;
   /** Defaults to USER when an actor id is given, else ANONYMOUS. */
   actorType?: ActorType;
   targetType?: string;
-  targetId?: string;
+  targetId?: Id;
   /** Never tokens, passwords, secrets or message content. */
   data?: Record<string, unknown>;
 };
+export type AuditInput = AuditFields<string>;
 
 type AuditDeps = Pick<Deps, "traceId" | "clientIp" | "userAgent">;
 
 /** The row of one audit event: the input plus the request's IP, user agent and trace id. */
-function auditRow(deps: AuditDeps, input: AuditInput) {
+function auditRow<Id extends string | StatementId>(deps: AuditDeps, input: AuditFields<Id>) {
   return {
     id: newId(),
     workspaceId: input.workspaceId,
@@ -90,7 +94,7 @@ function auditRow(deps: AuditDeps, input: AuditInput) {
     ip: deps.clientIp || null,
     userAgent: deps.userAgent ?? null,
     traceId: deps.traceId ?? null,
-  } satisfies NewAuditEvent;
+  };
 }
 
 /**
@@ -98,14 +102,15 @@ function auditRow(deps: AuditDeps, input: AuditInput) {
  * the audited change runs in one, so the event commits (or rolls back) with it.
  */
 export async function recordAudit(deps: AuditDeps, db: DbOrTx, input: AuditInput) {
-  await db.insert(auditEvents).values(auditRow(deps, input));
+  await db.insert(auditEvents).values(auditRow(deps, input) satisfies NewAuditEvent);
 }
 
 /**
  * The same event as an `INSERT … SELECT … FROM <source>` for a single-statement write (a data-modifying CTE):
- * one row per row of `source` — none when the statement's guard CTE matched nothing.
+ * one row per row of `source` — none when the statement's guard CTE matched nothing. The workspace, actor and
+ * target ids may be columns of `source`.
  */
-export function auditInsertFrom(deps: AuditDeps, input: AuditInput, source: SQL): SQL {
+export function auditInsertFrom(deps: AuditDeps, input: AuditFields<string | StatementId>, source: SQL): SQL {
   const row = auditRow(deps, input);
   return sql`INSERT INTO audit_events (id, workspace_id, actor_user_id, actor_type, event_type, target_type,
       target_id, data, ip, user_agent, trace_id)

@@ -3,7 +3,7 @@
  * after the same argon2 cost; the lockout counts per HMAC(email) whether or not an account exists; account
  * status is revealed only after a correct password.
  */
-import { eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { dummyVerify, hashPassword, type PasswordCheck, verifyPassword } from "../../core/password";
@@ -13,7 +13,7 @@ import {
   recordLoginFailure,
   settleSuccessfulLogin,
 } from "../../core/rate-limit";
-import { type User, users, workspaces } from "../../db/schema";
+import { type User, users, type Workspace, workspaces } from "../../db/schema";
 import { recordAudit } from "../audit/audit.service";
 import { toSignedUserDto } from "../users/users.service";
 import { toWorkspaceSummaryDto } from "../workspaces/workspaces.service";
@@ -45,23 +45,34 @@ export async function verifyCredentials(
   email: string,
   password: string,
   via: string,
-): Promise<{ user: User; check: PasswordCheck }> {
-  await checkLoginLock(deps, email);
-  const [user] = await deps.db.select().from(users).where(eq(users.email, email));
+): Promise<{ user: User; workspace: Workspace | null; check: PasswordCheck }> {
+  // The lock check is a Durable Object call, not a change: the account's read travels beside it, and a locked
+  // email throws before that read's row is looked at.
+  const [, found] = await Promise.all([
+    checkLoginLock(deps, email),
+    deps.db
+      .select({ user: users, workspace: workspaces })
+      .from(users)
+      .leftJoin(workspaces, eq(workspaces.id, users.workspaceId))
+      .where(eq(users.email, email)),
+  ]);
+  const user = found[0]?.user;
   let check: PasswordCheck = { valid: false, needsRehash: false };
   if (user?.passwordHash) check = await verifyPassword(user.passwordHash, password);
   else await dummyVerify(password);
 
   if (!user || !check.valid) {
-    const failure = await recordLoginFailure(deps, email);
-    await recordAudit(deps, deps.db, {
-      type: "LOGIN_FAILED",
-      workspaceId: user?.workspaceId ?? null,
-      actorType: "ANONYMOUS",
-      targetType: user ? "user" : undefined,
-      targetId: user?.id,
-      data: { via, reason: user ? "wrong_password" : "unknown_email" },
-    });
+    const [failure] = await Promise.all([
+      recordLoginFailure(deps, email),
+      recordAudit(deps, deps.db, {
+        type: "LOGIN_FAILED",
+        workspaceId: user?.workspaceId ?? null,
+        actorType: "ANONYMOUS",
+        targetType: user ? "user" : undefined,
+        targetId: user?.id,
+        data: { via, reason: user ? "wrong_password" : "unknown_email" },
+      }),
+    ]);
     if (failure.lockedNow && user) {
       await recordAudit(deps, deps.db, {
         type: "ACCOUNT_LOCKED",
@@ -79,52 +90,38 @@ export async function verifyCredentials(
   // was being verified, the lock wins — otherwise a burst with the right guess in it would bypass the lockout
   // and clearing the failures would even lift the lock the burst set. Check and clear are one DO call.
   await settleSuccessfulLogin(deps, email);
-  return { user, check };
+  return { user, workspace: found[0]?.workspace ?? null, check };
 }
 
-/** Signs in with email and password: a new session and its first token pair, plus the user and workspace. */
+/**
+ * Signs in with email and password: a new session and its first token pair, plus the user and workspace.
+ * Two round trips: the account's read (beside the lockout check), then one statement for the sign-in.
+ */
 export async function login(deps: Deps, input: LoginInput) {
-  const { user, check } = await verifyCredentials(deps, input.email, input.password, "login");
-  if (user.status !== "ACTIVE" || !user.workspaceId) {
+  const { user, workspace, check } = await verifyCredentials(deps, input.email, input.password, "login");
+  if (user.status !== "ACTIVE" || !user.workspaceId || !workspace) {
     const [code, detail] = STATUS_REFUSALS[user.status as keyof typeof STATUS_REFUSALS] ?? [
       "INVALID_CREDENTIALS",
       "The email or password is wrong.",
     ];
     throw new ApiError(code, detail);
   }
-  const workspaceId = user.workspaceId;
   // Legacy bcrypt (or older argon2 parameters) upgraded now that we hold the plaintext.
-  const upgradedHash = check.needsRehash ? await hashPassword(input.password) : undefined;
-
-  const { tokens, signedIn, workspace } = await deps.db.transaction(async (tx) => {
-    const [signedIn] = await tx
-      .update(users)
-      .set({ lastLoginAt: sql`now()`, ...(upgradedHash ? { passwordHash: upgradedHash } : {}) })
-      .where(eq(users.id, user.id))
-      .returning();
-    const [workspace] = await tx.select().from(workspaces).where(eq(workspaces.id, workspaceId));
-    if (!signedIn || !workspace) throw new Error("user or workspace vanished during login");
-    const tokens = await startSession(deps, tx, {
-      userId: user.id,
-      workspaceId,
-      method: "PASSWORD",
-      deviceLabel: input.deviceLabel,
-    });
-    await recordAudit(deps, tx, {
-      type: "LOGIN_SUCCESS",
-      workspaceId,
-      actorUserId: user.id,
-      targetType: "session",
-      targetId: tokens.sessionId,
-      data: { method: "PASSWORD", ...(upgradedHash ? { passwordHashUpgraded: true } : {}) },
-    });
-    return { tokens, signedIn, workspace };
+  const upgradedPasswordHash = check.needsRehash ? await hashPassword(input.password) : undefined;
+  const signedIn = await startSession(deps, deps.db, {
+    userId: user.id,
+    workspaceId: user.workspaceId,
+    method: "PASSWORD",
+    deviceLabel: input.deviceLabel,
+    upgradedPasswordHash,
   });
+  // Deactivated or moved between the read and the sign-in: no session, and the answer of a wrong password.
+  if (!signedIn) throw new ApiError("INVALID_CREDENTIALS", "The email or password is wrong.");
 
-  const { sessionId: _sessionId, ...pair } = tokens;
+  const { sessionId: _sessionId, ...pair } = signedIn.tokens;
   return {
     ...pair,
-    user: await toSignedUserDto(deps, signedIn),
+    user: await toSignedUserDto(deps, { ...user, lastLoginAt: signedIn.lastLoginAt }),
     workspace: toWorkspaceSummaryDto(workspace),
   };
 }

@@ -1,17 +1,24 @@
 /**
  * Sessions and refresh tokens (DESIGN.md "Secrets and tokens": the counter design). A session is one
- * refresh-token family; its token is `rt.<sessionId>.<counter>.<mac>` with
+ * refresh-token family; its token is `rt.<sessionId>.<counter>.<salt>.<mac>` with
  * `mac = HMAC(refresh subkey, sessionId ‖ refresh_salt ‖ counter)`, so nothing secret is stored: the current
  * token can be re-derived, which is what makes concurrent refreshes from several tabs converge on one token.
+ *
+ * The token carries the session's salt (DESIGN.md's form, `rt.<sessionId>.<counter>.<mac>`, does not) so the
+ * Worker checks the MAC before touching the database and a refresh is one statement — one round trip at the
+ * edge instead of three (issue 14). Forging still needs both the key and that session's salt, which only its
+ * own tokens and the database hold; a token's holder can already refresh it. Tokens of the older form still
+ * work, at the cost of a salt lookup, until their first rotation hands out the new form.
  */
 import { and, desc, eq, gt, isNull, ne, sql } from "drizzle-orm";
 import { hmacBase64Url, randomToken, verifyHmacBase64Url } from "../../core/crypto";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
-import { isUuid } from "../../core/ids";
+import { isUuid, newId } from "../../core/ids";
 import type { DbOrTx } from "../../db/client";
-import { type SessionMethod, sessions, users } from "../../db/schema";
-import { recordAudit } from "../audit/audit.service";
+import { rawRows, rowDate } from "../../db/raw";
+import { type SessionMethod, sessions } from "../../db/schema";
+import { auditInsertFrom, recordAudit } from "../audit/audit.service";
 import { signAccessToken } from "./access-token";
 
 /** CONFIG.md "Lifetimes": each refresh extends the idle expiry; the absolute one never moves. */
@@ -20,8 +27,10 @@ export const SESSION_ABSOLUTE_SECONDS = 30 * 86_400;
 /** The previous token keeps returning the current one this long after a rotation (multi-tab races). */
 export const REFRESH_GRACE_SECONDS = 10;
 
-// One spelling per token: lower-case id, no leading zeros in the counter.
-const REFRESH_TOKEN_RE = /^rt\.([0-9a-f-]{36})\.(0|[1-9]\d{0,8})\.([A-Za-z0-9_-]{43})$/;
+// One spelling per token: lower-case id, no leading zeros in the counter. The salt is absent from tokens
+// issued before it was carried (16 random bytes today; 22–43 base64url characters covers every salt written).
+const REFRESH_TOKEN_RE =
+  /^rt\.([0-9a-f-]{36})\.(0|[1-9]\d{0,8})(?:\.([A-Za-z0-9_-]{22,43}))?\.([A-Za-z0-9_-]{43})$/;
 
 export type TokenPair = {
   accessToken: string;
@@ -45,7 +54,7 @@ async function refreshTokenFor(
     "refresh-token",
     macInput(session.id, session.refreshSalt, counter),
   );
-  return `rt.${session.id}.${counter}.${mac}`;
+  return `rt.${session.id}.${counter}.${session.refreshSalt}.${mac}`;
 }
 
 type SessionFacts = {
@@ -81,114 +90,206 @@ export type NewSessionInput = {
   workspaceId: string;
   method: SessionMethod;
   deviceLabel?: string | null;
+  /** A re-hashed password to store with the sign-in (legacy bcrypt or older argon2 parameters upgraded). */
+  upgradedPasswordHash?: string;
 };
 
 /**
- * Starts a session (login, Google sign-in) in the caller's transaction and returns its first token pair.
- * `auth_time` is now: the moment the user proved a credential.
+ * Signs a user in with ONE statement (one round trip; atomic without BEGIN/COMMIT): the user's
+ * `last_login_at` (and an upgraded password hash), the new session and the LOGIN_SUCCESS audit. The user row
+ * is the guard: a user no longer ACTIVE in that workspace gets no session (null). `auth_time` is now: the
+ * moment the user proved a credential. Runs inside the caller's transaction when given one.
  */
 export async function startSession(
   deps: Deps,
   db: DbOrTx,
   input: NewSessionInput,
-): Promise<TokenPair & { sessionId: string }> {
-  const [session] = await db
-    .insert(sessions)
-    .values({
+): Promise<{ tokens: TokenPair & { sessionId: string }; lastLoginAt: Date } | null> {
+  const sessionId = newId();
+  const refreshSalt = randomToken(16);
+  const audit = auditInsertFrom(
+    deps,
+    {
+      type: "LOGIN_SUCCESS",
       workspaceId: input.workspaceId,
-      userId: input.userId,
-      refreshSalt: randomToken(16),
-      authTime: sql`now()`,
-      method: input.method,
-      userAgent: deps.userAgent,
-      ip: deps.clientIp,
-      deviceLabel: input.deviceLabel ?? null,
-      idleExpiresAt: sql`now() + make_interval(secs => ${SESSION_IDLE_SECONDS})`,
-      absoluteExpiresAt: sql`now() + make_interval(secs => ${SESSION_ABSOLUTE_SECONDS})`,
-    })
-    .returning();
-  if (!session) throw new Error("session insert returned nothing");
-  return { sessionId: session.id, ...(await tokenPair(deps, session, session.counter)) };
+      actorUserId: input.userId,
+      targetType: "session",
+      targetId: sessionId,
+      data: { method: input.method, ...(input.upgradedPasswordHash ? { passwordHashUpgraded: true } : {}) },
+    },
+    sql`session`,
+  );
+  const [row] = await rawRows<{ last_login_at: Date | string; counter: number; auth_time: Date | string }>(
+    db,
+    sql`
+    WITH signed_in AS (
+      UPDATE users
+         SET last_login_at = now(), password_hash = COALESCE(${input.upgradedPasswordHash ?? null}::text, password_hash)
+       WHERE id = ${input.userId}::uuid AND workspace_id = ${input.workspaceId}::uuid AND status = 'ACTIVE'
+      RETURNING id, workspace_id, last_login_at
+    ), session AS (
+      INSERT INTO sessions (id, workspace_id, user_id, refresh_salt, auth_time, method, user_agent, ip,
+                            device_label, idle_expires_at, absolute_expires_at)
+      SELECT ${sessionId}::uuid, workspace_id, id, ${refreshSalt}, now(), ${input.method}::session_method,
+             ${deps.userAgent ?? null}::text, ${deps.clientIp}::inet, ${input.deviceLabel ?? null}::text,
+             now() + make_interval(secs => ${SESSION_IDLE_SECONDS}),
+             now() + make_interval(secs => ${SESSION_ABSOLUTE_SECONDS})
+        FROM signed_in
+      RETURNING counter, auth_time
+    ), audit AS (${audit})
+    SELECT signed_in.last_login_at, session.counter, session.auth_time FROM signed_in, session`,
+  );
+  if (!row) return null;
+  const session: SessionFacts = {
+    id: sessionId,
+    userId: input.userId,
+    workspaceId: input.workspaceId,
+    refreshSalt,
+    counter: row.counter,
+    authTime: rowDate(row.auth_time),
+  };
+  return {
+    tokens: { sessionId, ...(await tokenPair(deps, session, session.counter)) },
+    lastLoginAt: rowDate(row.last_login_at),
+  };
 }
 
 /**
  * Rotates a refresh token. The current counter rotates with one conditional update; the previous counter
  * within 10 s of the rotation gets the current token again (N concurrent refreshes → one live token); any
  * other token with a valid MAC is reuse — the session is revoked and REFRESH_TOKEN_REUSE audited. Every
- * refusal is the same 401.
+ * refusal is the same 401. The usual path is one statement; only the rare outcomes (a lost race, reuse, a
+ * token of the older form) read or write again.
  */
 export async function refreshSession(deps: Deps, token: string): Promise<TokenPair> {
   const match = REFRESH_TOKEN_RE.exec(token);
   if (!match) throw invalidRefresh();
-  const [, sessionId = "", counterText = "", mac = ""] = match;
+  const [, sessionId = "", counterText = "", carriedSalt, mac = ""] = match;
+  if (!isUuid(sessionId)) throw invalidRefresh();
   const presented = Number(counterText);
 
-  const session = await loadRefreshState(deps.db, sessionId);
-  if (!session) throw invalidRefresh();
+  const salt = carriedSalt ?? (await storedSalt(deps.db, sessionId));
+  if (salt === null) throw invalidRefresh();
   const genuine = await verifyHmacBase64Url(
     deps.config.ENCRYPTION_KEY,
     "refresh-token",
-    macInput(session.id, session.refreshSalt, presented),
+    macInput(sessionId, salt, presented),
     mac,
   );
   // A forged token proves nothing about the session: refuse it without touching the session.
   if (!genuine) throw invalidRefresh();
-  if (!session.usable) throw invalidRefresh();
 
-  if (presented === session.counter) {
-    const [rotated] = await deps.db
-      .update(sessions)
-      .set({
-        counter: sql`${sessions.counter} + 1`,
-        rotatedAt: sql`now()`,
-        lastUsedAt: sql`now()`,
-        idleExpiresAt: sql`least(now() + make_interval(secs => ${SESSION_IDLE_SECONDS}), ${sessions.absoluteExpiresAt})`,
-      })
-      .where(and(eq(sessions.id, session.id), eq(sessions.counter, presented), isNull(sessions.revokedAt)))
-      .returning({ counter: sessions.counter });
-    if (rotated) {
-      await recordAudit(deps, deps.db, {
-        type: "REFRESH_TOKEN",
-        workspaceId: session.workspaceId,
-        actorUserId: session.userId,
-        targetType: "session",
-        targetId: session.id,
-      });
-      return tokenPair(deps, session, rotated.counter);
-    }
-    // A concurrent refresh with the same token won the update: converge on its token.
-    const now = await loadRefreshState(deps.db, sessionId);
-    if (now?.usable && now.counter === presented + 1) return tokenPair(deps, now, now.counter);
-    throw invalidRefresh();
-  }
+  const session = await rotateIfCurrent(deps, sessionId, salt, presented);
+  if (!session?.usable) throw invalidRefresh();
+  if (session.rotatedTo !== null) return tokenPair(deps, session, session.rotatedTo);
 
   if (presented === session.counter - 1 && session.inGrace) {
     return tokenPair(deps, session, session.counter);
+  }
+  if (presented === session.counter) {
+    // A concurrent refresh with the same token won the update after this statement's snapshot: converge on
+    // its token.
+    const now = await loadRefreshState(deps.db, sessionId);
+    if (now?.usable && now.counter === presented + 1) return tokenPair(deps, now, now.counter);
+    throw invalidRefresh();
   }
 
   await revokeForReuse(deps, session);
   throw invalidRefresh();
 }
 
-/** The session with its liveness judged by the database clock (never a cached or Worker-clock judgement). */
-async function loadRefreshState(db: DbOrTx, sessionId: string) {
-  if (!isUuid(sessionId)) return null;
+/**
+ * The refresh state of session `s` joined with its user `u`, liveness judged by the database clock (never a
+ * cached or Worker-clock judgement).
+ */
+const REFRESH_STATE = sql`s.id, s.user_id, s.workspace_id, s.refresh_salt, s.counter, s.auth_time,
+    (s.revoked_at IS NULL AND s.idle_expires_at > now() AND s.absolute_expires_at > now()
+      AND u.status = 'ACTIVE') AS usable,
+    COALESCE(s.rotated_at > now() - make_interval(secs => ${REFRESH_GRACE_SECONDS}), false) AS in_grace
+  FROM sessions s JOIN users u ON u.id = s.user_id`;
+
+type RefreshStateRow = {
+  id: string;
+  user_id: string;
+  workspace_id: string;
+  refresh_salt: string;
+  counter: number;
+  auth_time: Date | string;
+  usable: boolean;
+  in_grace: boolean;
+};
+type RefreshState = SessionFacts & { usable: boolean; inGrace: boolean };
+
+const toRefreshState = (row: RefreshStateRow): RefreshState => ({
+  id: row.id,
+  userId: row.user_id,
+  workspaceId: row.workspace_id,
+  refreshSalt: row.refresh_salt,
+  counter: row.counter,
+  authTime: rowDate(row.auth_time),
+  usable: row.usable,
+  inGrace: row.in_grace,
+});
+
+/**
+ * ONE statement: the session's state as the statement's snapshot saw it, and — when the presented counter is
+ * the current one and the session usable — the rotation (counter + 1, idle expiry extended) with its
+ * REFRESH_TOKEN audit. `rotatedTo` is the new counter, null when nothing rotated. A concurrent rotation that
+ * commits first makes the update match nothing (Postgres re-checks `counter = presented` on the new row).
+ */
+async function rotateIfCurrent(
+  deps: Deps,
+  sessionId: string,
+  salt: string,
+  presented: number,
+): Promise<(RefreshState & { rotatedTo: number | null }) | null> {
+  const audit = auditInsertFrom(
+    deps,
+    {
+      type: "REFRESH_TOKEN",
+      workspaceId: sql`rotated.workspace_id`,
+      actorUserId: sql`rotated.user_id`,
+      targetType: "session",
+      targetId: sessionId,
+    },
+    sql`rotated`,
+  );
+  const [row] = await rawRows<RefreshStateRow & { rotated_to: number | null }>(
+    deps.db,
+    sql`
+    WITH state AS (
+      SELECT ${REFRESH_STATE}
+       WHERE s.id = ${sessionId}::uuid AND s.refresh_salt = ${salt}
+    ), rotated AS (
+      UPDATE sessions
+         SET counter = sessions.counter + 1, rotated_at = now(), last_used_at = now(),
+             idle_expires_at = LEAST(now() + make_interval(secs => ${SESSION_IDLE_SECONDS}),
+                                     sessions.absolute_expires_at)
+        FROM state
+       WHERE sessions.id = state.id AND state.usable AND sessions.counter = ${presented}::int
+         AND sessions.revoked_at IS NULL
+      RETURNING sessions.counter, sessions.workspace_id, sessions.user_id
+    ), audit AS (${audit})
+    SELECT state.*, (SELECT counter FROM rotated) AS rotated_to FROM state`,
+  );
+  return row ? { ...toRefreshState(row), rotatedTo: row.rotated_to } : null;
+}
+
+/** A session's salt: the one lookup a token of the older form (without its salt) costs. */
+async function storedSalt(db: DbOrTx, sessionId: string): Promise<string | null> {
   const [row] = await db
-    .select({
-      id: sessions.id,
-      userId: sessions.userId,
-      workspaceId: sessions.workspaceId,
-      refreshSalt: sessions.refreshSalt,
-      counter: sessions.counter,
-      authTime: sessions.authTime,
-      usable: sql<boolean>`${sessions.revokedAt} IS NULL AND ${sessions.idleExpiresAt} > now()
-        AND ${sessions.absoluteExpiresAt} > now() AND ${users.status} = 'ACTIVE'`,
-      inGrace: sql<boolean>`coalesce(${sessions.rotatedAt} > now() - make_interval(secs => ${REFRESH_GRACE_SECONDS}), false)`,
-    })
+    .select({ salt: sessions.refreshSalt })
     .from(sessions)
-    .innerJoin(users, eq(users.id, sessions.userId))
     .where(eq(sessions.id, sessionId));
-  return row ?? null;
+  return row?.salt ?? null;
+}
+
+async function loadRefreshState(db: DbOrTx, sessionId: string): Promise<RefreshState | null> {
+  const [row] = await rawRows<RefreshStateRow>(
+    db,
+    sql`SELECT ${REFRESH_STATE} WHERE s.id = ${sessionId}::uuid`,
+  );
+  return row ? toRefreshState(row) : null;
 }
 
 async function revokeForReuse(deps: Deps, session: SessionFacts) {

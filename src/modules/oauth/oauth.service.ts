@@ -488,23 +488,14 @@ export async function exchangeOauthCode(deps: Deps, code: string) {
     if (user.status !== "ACTIVE" || !user.workspaceId) return { refused: user.status } as const;
     const workspaceId = user.workspaceId;
 
-    const [signedIn] = await tx
-      .update(users)
-      .set({ lastLoginAt: sql`now()` })
-      .where(eq(users.id, user.id))
-      .returning();
-    const [workspace] = await tx.select().from(workspaces).where(eq(workspaces.id, workspaceId));
+    // The workspace read and the sign-in statement (last login, session, LOGIN_SUCCESS) share a flight.
+    const [[workspace], signedIn] = await Promise.all([
+      tx.select().from(workspaces).where(eq(workspaces.id, workspaceId)),
+      startSession(deps, tx, { userId: user.id, workspaceId, method: "GOOGLE" }),
+    ]);
     if (!signedIn || !workspace) throw new Error("user or workspace vanished during the OAuth exchange");
-    const tokens = await startSession(deps, tx, { userId: user.id, workspaceId, method: "GOOGLE" });
-    await recordAudit(deps, tx, {
-      type: "LOGIN_SUCCESS",
-      workspaceId,
-      actorUserId: user.id,
-      targetType: "session",
-      targetId: tokens.sessionId,
-      data: { method: "GOOGLE" },
-    });
-    return { tokens, signedIn, workspace } as const;
+    const tokens = signedIn.tokens;
+    return { tokens, signedIn: { ...user, lastLoginAt: signedIn.lastLoginAt }, workspace } as const;
   });
 
   if ("refused" in outcome) {
