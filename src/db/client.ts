@@ -10,8 +10,8 @@
  * - A transaction holds its connection: statements from outside it go to another connection instead of
  *   slipping into it. Its BEGIN is written together with its first statement, not awaited on its own.
  *
- * The client counts statements and times them: the counts feed `Server-Timing: db;dur=…`, the query-count
- * tests and the benchmark's queries-per-request figures.
+ * The client counts statements and round trips and times them (QueryStats): they feed `Server-Timing`, the
+ * request log, the round-trip tests and the benchmark's queries-per-request figures.
  */
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import pg from "pg";
@@ -22,12 +22,18 @@ export type Database = NodePgDatabase<typeof schema>;
 export type Transaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type DbOrTx = Database | Transaction;
 
-export type QueryStats = { count: number; ms: number };
+/**
+ * `count`: the app's statements (BEGIN/COMMIT not included). `roundTrips`: flights written to the database —
+ * a statement starts a new one unless it is written while the connection's earlier statements are all still
+ * unanswered (pipelined behind them); summed over connections. The bench's wire count (a proxy) is the
+ * reference; this one lets tests assert it.
+ */
+export type QueryStats = { count: number; ms: number; roundTrips: number };
 export type DbHandle = { db: Database; stats: QueryStats; close: () => Promise<void> };
 
 /** Creates the request's client. No socket is opened until the first query. */
 export function createDb(connectionString: string): DbHandle {
-  const stats: QueryStats = { count: 0, ms: 0 };
+  const stats: QueryStats = { count: 0, ms: 0, roundTrips: 0 };
   const connection = new RequestPool(connectionString, stats);
   const db = drizzle({ client: connection as unknown as pg.Pool, schema });
   return { db, stats, close: () => connection.end() };
@@ -49,6 +55,9 @@ type Connection = {
   connecting: Promise<void> | null;
   connected: boolean;
   held: boolean;
+  /** Statements written and not yet answered, and whether an answer arrived since the last write. */
+  unanswered: number;
+  answeredSinceWrite: boolean;
 };
 
 /**
@@ -119,7 +128,14 @@ class RequestPool {
     // A broken socket also surfaces as an 'error' event, which would throw if nobody listened; the queries
     // in flight reject with it anyway.
     client.on("error", () => {});
-    const connection: Connection = { client, connecting: null, connected: false, held: false };
+    const connection: Connection = {
+      client,
+      connecting: null,
+      connected: false,
+      held: false,
+      unanswered: 0,
+      answeredSinceWrite: false,
+    };
     this.connections.push(connection);
     return connection;
   }
@@ -135,8 +151,13 @@ class RequestPool {
     });
     const counted = !CONTROL.test(config.text);
     if (counted) this.stats.count += 1;
+    if (connection.unanswered === 0 || connection.answeredSinceWrite) this.stats.roundTrips += 1;
+    connection.unanswered += 1;
+    connection.answeredSinceWrite = false;
     const started = performance.now();
     const settle = () => {
+      connection.unanswered -= 1;
+      connection.answeredSinceWrite = true;
       if (counted) this.stats.ms += performance.now() - started;
     };
     const run = () => connection.client.query(config as pg.QueryConfig, values) as Promise<Result>;

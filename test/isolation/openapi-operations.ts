@@ -152,7 +152,7 @@ export function minimalJsonBody(doc: OpenApiDocument, op: OperationObject): unkn
   return sample(doc, json.schema) ?? {};
 }
 
-export type CallResult = { status: number; body: unknown; text: string };
+export type CallResult = { status: number; body: unknown; text: string; headers: Headers };
 
 /** Calls an operation with concrete path values (and optionally a token and body). */
 export async function callOperation(
@@ -185,7 +185,7 @@ export async function callOperation(
   } catch {
     parsed = text;
   }
-  return { status: res.status, body: parsed, text };
+  return { status: res.status, body: parsed, text, headers: res.headers };
 }
 
 /** Status and body without the per-request trace id: what "the same answer" means. */
