@@ -762,6 +762,10 @@ async function main() {
   }
   say(`wrote .data/bench/latest.json in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const missed = roundTripChecks.filter((check) => !check.holds);
+  const unmeasured = Object.keys(ROUND_TRIP_TARGETS).filter((name) => !roundTrips[name] && !ONLY);
+  if (flags["enforce-round-trips"] && unmeasured.length) {
+    throw new Error(`round-trip targets not measured (is --db-rtt 0?): ${unmeasured.join(", ")}`);
+  }
   if (flags["enforce-round-trips"] && missed.length) {
     throw new Error(
       `round-trip targets missed: ${missed.map((m) => `${m.scenario} ${m.measured} > ${m.target.total}`).join(", ")}`,
