@@ -233,13 +233,14 @@ export async function authReady(c: Context<AppEnv>): Promise<AuthContext> {
  */
 export async function readAfterAuth<T>(
   c: Context<AppEnv>,
-  read: (caller: TokenCaller) => Promise<T>,
+  read: (caller: TokenCaller) => PromiseLike<T>,
 ): Promise<T> {
   const caller = c.get("tokenCaller");
   if (!caller) throw new Error("readAfterAuth(c) on a route without requireAuth");
   let result: Promise<T>;
   try {
-    result = read(caller);
+    // Settled once into a real promise: a drizzle query builder is a thenable that runs again on every then.
+    result = Promise.resolve(read(caller));
   } catch (error) {
     result = Promise.reject(error); // a bad cursor (400) still answers after the session check (401 first)
   }

@@ -8,12 +8,15 @@ import { type Handler, Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import type { AppEnv } from "../../src/core/app-env";
 import { handleError } from "../../src/core/error-handler";
-import { workspaces } from "../../src/db/schema";
+import { sessions, users, workspaces } from "../../src/db/schema";
 import {
   authOf,
+  authReady,
   bearerToken,
+  readAfterAuth,
   requireAdmin,
   requireAuth,
+  requireAuthForRead,
   requirePlatformAdmin,
 } from "../../src/middleware/auth";
 import { requestContext } from "../../src/middleware/request-context";
@@ -22,6 +25,7 @@ import { getMe } from "../../src/modules/users/users.handlers";
 import { platformAdmin, signIn } from "../helpers/auth";
 import { withDb } from "../helpers/db";
 import { createTenant } from "../helpers/factories";
+import { api, describeResponse } from "../helpers/request";
 
 const app = new Hono<AppEnv>();
 app.use("*", requestContext);
@@ -46,6 +50,27 @@ app.get(
 app.get("/admin", requireAuth, requireAdmin, (c) => c.json({ ok: true }));
 app.get("/platform", requireAuth, requirePlatformAdmin, (c) => c.json({ ok: true }));
 app.get("/unguarded", (c) => c.json(authOf(c)));
+// First-flight reads: the handler's read starts with the token's identity beside the session check.
+const firstFlight: Handler<AppEnv> = async (c) => {
+  // A bare query builder on purpose: readAfterAuth must run it once (drizzle's builders re-run on each then).
+  const names = await readAfterAuth(c, (caller) =>
+    c.var.db.select({ email: users.email }).from(users).where(eq(users.workspaceId, caller.workspaceId)),
+  );
+  return c.json({
+    emails: names.map((n) => n.email),
+    roundTrips: c.var.dbStats.roundTrips,
+    statements: c.var.dbStats.count,
+    role: authOf(c).role,
+  });
+};
+app.get("/first-flight", requireAuthForRead, firstFlight);
+app.get("/first-flight-admin", requireAuthForRead, requireAdmin, firstFlight);
+// Wiring bugs: the context read before the check, and a handler that never waits for it.
+app.get("/first-flight-too-early", requireAuthForRead, (c) => c.json(authOf(c)));
+app.get("/first-flight-unawaited", requireAuthForRead, (c) => c.json({ answered: "without waiting" }));
+app.get("/first-flight-awaited", requireAuthForRead, async (c) =>
+  c.json({ role: (await authReady(c)).role }),
+);
 app.onError(handleError);
 
 async function call(
@@ -196,6 +221,111 @@ describe("requireAdmin and requirePlatformAdmin", () => {
     const res = await call("/unguarded");
     expect(res.status, show(res)).toBe(500);
     expect(res.body.code).toBe("INTERNAL");
+  });
+});
+
+describe("requireAuthForRead (the session check and the handler's read in one flight)", () => {
+  const revoke = (sessionId: string) =>
+    withDb((db) => db.update(sessions).set({ revokedAt: sql`now()` }).where(eq(sessions.id, sessionId)));
+
+  it("answers a live session's read after one round trip, with the context known", async () => {
+    const { member, admin } = await createTenant();
+    const { accessToken } = await signIn(member);
+    await call("/first-flight", accessToken); // warm key cache
+    const res = await call("/first-flight", accessToken);
+    expect(res.status, show(res)).toBe(200);
+    expect(res.body).toMatchObject({ roundTrips: 1, statements: 2, role: "MEMBER" });
+    expect(res.body.emails.sort()).toEqual([admin.email, member.email].sort());
+  });
+
+  it("drops the read's rows when the session was revoked or the user deactivated: 401, no data", async () => {
+    const { member, admin } = await createTenant();
+    const [revoked, deactivated] = await Promise.all([signIn(member), signIn(admin)]);
+    await revoke(revoked.sessionId);
+    await withDb((db) => db.update(users).set({ status: "DEACTIVATED" }).where(eq(users.id, admin.id)));
+    for (const { accessToken } of [revoked, deactivated]) {
+      const res = await call("/first-flight", accessToken);
+      expect(res.status, show(res)).toBe(401);
+      expect(res.headers.get("WWW-Authenticate")).toContain('error="invalid_token"');
+      expect(res.text).not.toContain(member.email);
+      expect(res.text).not.toContain(admin.email);
+    }
+  });
+
+  it("applies caller rules to the pending check: a MEMBER gets 403 and none of the rows", async () => {
+    const { member, admin } = await createTenant();
+    const [memberSession, adminSession] = await Promise.all([signIn(member), signIn(admin)]);
+    const refused = await call("/first-flight-admin", memberSession.accessToken);
+    expect(refused.status, show(refused)).toBe(403);
+    expect(refused.body.code).toBe("FORBIDDEN");
+    expect(refused.text).not.toContain(admin.email);
+    const allowed = await call("/first-flight-admin", adminSession.accessToken);
+    expect(allowed.status, show(allowed)).toBe(200);
+    expect(allowed.body.role).toBe("ADMIN");
+  });
+
+  it("answers 404 for an x-workspace-id of another workspace before any row is shown", async () => {
+    const [{ member }, other] = await Promise.all([createTenant(), createTenant()]);
+    const { accessToken } = await signIn(member);
+    const res = await call("/first-flight", accessToken, { "x-workspace-id": other.workspace.id });
+    expect(res.status, show(res)).toBe(404);
+    expect(res.text).not.toContain(member.email);
+  });
+
+  it("answers 500 when a handler reads the context before the check (a wiring bug), 401 first when refused", async () => {
+    const { member } = await createTenant();
+    const { accessToken, sessionId } = await signIn(member);
+    const early = await call("/first-flight-too-early", accessToken);
+    expect(early.status, show(early)).toBe(500);
+    expect(early.text).not.toContain(member.email);
+    await revoke(sessionId);
+    const refused = await call("/first-flight-too-early", accessToken);
+    expect(refused.status, show(refused)).toBe(401);
+  });
+
+  it("replaces the answer of a handler that never waited with the check's refusal", async () => {
+    const { member } = await createTenant();
+    const { accessToken, sessionId } = await signIn(member);
+    expect((await call("/first-flight-unawaited", accessToken)).status).toBe(200);
+    await revoke(sessionId);
+    const refused = await call("/first-flight-unawaited", accessToken);
+    expect(refused.status, show(refused)).toBe(401);
+    expect(refused.text).not.toContain("without waiting");
+    expect((await call("/first-flight-awaited", accessToken)).status).toBe(401);
+  });
+
+  it("refuses every first-flight route of the API for a revoked session, showing none of its rows", async () => {
+    const { workspace, admin } = await createTenant();
+    const { accessToken, sessionId } = await signIn(admin);
+    const routes = [
+      "/api/personas",
+      "/api/conversations",
+      "/api/admin/users",
+      `/api/workspaces/${workspace.id}/members`,
+    ];
+    for (const path of routes) {
+      const res = await api("GET", path, { token: accessToken });
+      expect(res.status, `${path}: ${describeResponse(res)}`).toBe(200);
+    }
+    await revoke(sessionId);
+    for (const path of routes) {
+      const res = await api("GET", path, { token: accessToken });
+      expect(res.status, `${path}: ${describeResponse(res)}`).toBe(401);
+      expect(res.body.code).toBe("UNAUTHENTICATED");
+      expect(res.text).not.toContain(admin.email);
+      expect(res.text).not.toContain("items");
+    }
+  });
+
+  it("refuses to guard a write route", async () => {
+    const guarded = new Hono<AppEnv>();
+    guarded.use("*", requestContext);
+    guarded.post("/write", requireAuthForRead, (c) => c.json({ wrote: true }));
+    guarded.onError(handleError);
+    const ctx = createExecutionContext();
+    const res = await guarded.fetch(new Request("http://127.0.0.1:8787/write", { method: "POST" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(500);
   });
 });
 

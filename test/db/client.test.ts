@@ -1,0 +1,95 @@
+/**
+ * The request's database client (src/db/client.ts) against the real test Postgres: pipelining and the
+ * round-trip count, transactions holding their connection, and a COMMIT that Postgres turned into ROLLBACK.
+ */
+import { env } from "cloudflare:test";
+import { sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { createDb, type DbHandle } from "../../src/db/client";
+import { rawRows } from "../../src/db/raw";
+
+async function withHandle<T>(fn: (handle: DbHandle) => Promise<T>): Promise<T> {
+  const handle = createDb(env.TEST_DATABASE_URL);
+  try {
+    return await fn(handle);
+  } finally {
+    await handle.close();
+  }
+}
+
+const backendPid = async (db: DbHandle["db"]) =>
+  (await rawRows<{ pid: number }>(db, sql`SELECT pg_backend_pid() AS pid`))[0]?.pid;
+
+describe("request database client", () => {
+  it("writes statements issued together in one flight, and counts a new one after an answer", async () => {
+    await withHandle(async ({ db, stats }) => {
+      await Promise.all([
+        rawRows(db, sql`SELECT 1 AS one`),
+        rawRows(db, sql`SELECT 2 AS two`),
+        rawRows(db, sql`SELECT 3 AS three`),
+      ]);
+      expect(stats).toMatchObject({ count: 3, roundTrips: 1 });
+      await rawRows(db, sql`SELECT 4 AS four`);
+      expect(stats).toMatchObject({ count: 4, roundTrips: 2 });
+    });
+  });
+
+  it("sends BEGIN with the transaction's first statement and leaves BEGIN/COMMIT out of the statement count", async () => {
+    await withHandle(async ({ db, stats }) => {
+      await db.transaction(async (tx) => {
+        await rawRows(tx, sql`SELECT 1 AS one`);
+      });
+      // BEGIN + SELECT in one flight, COMMIT in the next.
+      expect(stats).toMatchObject({ count: 1, roundTrips: 2 });
+    });
+  });
+
+  it("runs a statement from outside an open transaction on another connection, not inside it", async () => {
+    await withHandle(async ({ db }) => {
+      const [inside, outside] = await db.transaction(async (tx) => {
+        await rawRows(tx, sql`CREATE TEMP TABLE client_probe (n int) ON COMMIT DROP`);
+        const pids = await Promise.all([backendPid(tx), backendPid(db)]);
+        // The outside statement cannot see the transaction's temp table: it is another session.
+        const seen = await rawRows<{ n: number }>(
+          db,
+          sql`SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'client_probe'`,
+        );
+        expect(seen[0]?.n).toBe(0);
+        return pids;
+      });
+      expect(inside).toBeTypeOf("number");
+      expect(outside).not.toBe(inside);
+      // Once the transaction is over, the first connection serves everything again.
+      expect(await backendPid(db)).toBe(inside);
+    });
+  });
+
+  it("throws at COMMIT when a failed statement's error was swallowed (Postgres rolled the transaction back)", async () => {
+    await withHandle(async ({ db }) => {
+      const marker = `client-test-${crypto.randomUUID()}`;
+      await rawRows(db, sql`CREATE TEMP TABLE client_commit_probe (marker text PRIMARY KEY)`);
+      const outcome = db.transaction(async (tx) => {
+        await rawRows(tx, sql`INSERT INTO client_commit_probe VALUES (${marker})`);
+        await rawRows(tx, sql`SELECT 1 / 0 AS boom`).catch(() => "swallowed");
+      });
+      const error = await outcome.then(
+        () => null,
+        (e: Error) => e,
+      );
+      // Drizzle wraps the client's error ("Failed query: commit"); the cause says what happened.
+      expect(String((error?.cause as Error | undefined)?.message ?? error)).toMatch(/rolled back/);
+      const rows = await rawRows(db, sql`SELECT marker FROM client_commit_probe WHERE marker = ${marker}`);
+      expect(rows).toEqual([]);
+    });
+  });
+
+  it("rejects every statement issued while connecting when the start-up fails", async () => {
+    const handle = createDb("postgres://nobody:wrong@127.0.0.1:1/none");
+    const results = await Promise.allSettled([
+      rawRows(handle.db, sql`SELECT 1`),
+      rawRows(handle.db, sql`SELECT 2`),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    await handle.close();
+  });
+});
