@@ -83,14 +83,18 @@ describe("response headers", () => {
     expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
     expect(res.headers.get("Referrer-Policy")).toBe("no-referrer");
     expect(res.headers.get("X-Request-Id")).toMatch(/^[0-9a-f]{32}$/);
-    expect(res.headers.get("Server-Timing")).toMatch(/^db;dur=[\d.]+;desc="\d+ round trips", app;dur=[\d.]+$/);
+    expect(res.headers.get("Server-Timing")).toMatch(
+      /^db;dur=[\d.]+;desc="\d+ round trips", app;dur=[\d.]+$/,
+    );
   });
 
   it("never sends Server-Timing on /api/auth routes called without a bearer token", async () => {
     const res = await api("GET", "/api/auth/health");
     expect(res.status, describeResponse(res)).toBe(200);
     expect(res.headers.get("Server-Timing")).toBeNull();
-    const login = await api("POST", "/api/auth/login", { body: { email: "nobody@example.com", password: "x" } });
+    const login = await api("POST", "/api/auth/login", {
+      body: { email: "nobody@example.com", password: "x" },
+    });
     expect(login.headers.get("Server-Timing")).toBeNull();
   });
 
