@@ -198,13 +198,22 @@ type Fixtures = {
 
 const json = { "Content-Type": "application/json" };
 
+/**
+ * One fixture call. A failure before any answer is retried once: after a load run, undici may pick a
+ * keep-alive socket the Worker has already closed, and it retries only idempotent methods itself (the
+ * fixtures' POSTs are sign-ins and a share link: repeating one is harmless).
+ */
 async function api<T>(baseUrl: string, path: string, init: RequestInit & { token?: string }): Promise<T> {
-  const res = await fetch(`${baseUrl}${path}`, {
-    ...init,
-    headers: { ...json, ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}) },
-  }).catch((error: Error) => {
-    throw new Error(`${init.method ?? "GET"} ${path}: ${error.message} (${String(error.cause)})`);
-  });
+  const send = () =>
+    fetch(`${baseUrl}${path}`, {
+      ...init,
+      headers: { ...json, ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}) },
+    });
+  const res = await send()
+    .catch(send)
+    .catch((error: Error) => {
+      throw new Error(`${init.method ?? "GET"} ${path}: ${error.message} (${String(error.cause)})`);
+    });
   const text = await res.text();
   if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${res.status} ${text}`);
   return (text ? JSON.parse(text) : {}) as T;

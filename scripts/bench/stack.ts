@@ -38,6 +38,7 @@ const OPEN_RATE_LIMITS: Record<string, string> = {
   RATE_LIMIT_CHAT_PERSONA: "1000000/60",
   RATE_LIMIT_LOGIN_IP: "1000000/60",
   RATE_LIMIT_REFRESH_IP: "1000000/60",
+  RATE_LIMIT_SHARE_VIEW_IP: "1000000/60",
 };
 
 /** The Worker's variables for a bench or drill stack (HIBP off, mail to the local sink, limits open). */
