@@ -16,6 +16,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -199,24 +200,44 @@ type Fixtures = {
 const json = { "Content-Type": "application/json" };
 
 /**
- * One fixture call. A failure before any answer is retried once: after a load run, undici may pick a
- * keep-alive socket the Worker has already closed, and it retries only idempotent methods itself (the
- * fixtures' POSTs are sign-ins and a share link: repeating one is harmless).
+ * One fixture call, on a connection of its own (node:http, no agent). After a load run, fetch's shared pool
+ * failed fixture sign-ins with "Request body length does not match content-length header" on sockets the
+ * load had left behind; a fresh connection per call has no such state.
  */
-async function api<T>(baseUrl: string, path: string, init: RequestInit & { token?: string }): Promise<T> {
-  const send = () =>
-    fetch(`${baseUrl}${path}`, {
-      ...init,
-      headers: { ...json, ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}) },
-    });
-  const res = await send()
-    .catch(send)
-    .catch((error: Error) => {
-      throw new Error(`${init.method ?? "GET"} ${path}: ${error.message} (${String(error.cause)})`);
-    });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${init.method ?? "GET"} ${path}: ${res.status} ${text}`);
-  return (text ? JSON.parse(text) : {}) as T;
+function api<T>(
+  baseUrl: string,
+  path: string,
+  init: { method?: string; body?: string; token?: string },
+): Promise<T> {
+  const method = init.method ?? "GET";
+  const body = init.body === undefined ? undefined : Buffer.from(init.body);
+  return new Promise<T>((resolve, reject) => {
+    const req = httpRequest(
+      `${baseUrl}${path}`,
+      {
+        method,
+        agent: false,
+        headers: {
+          ...json,
+          ...(body ? { "Content-Length": String(body.length) } : {}),
+          ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("error", reject);
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          const status = res.statusCode ?? 0;
+          if (status < 200 || status >= 300) reject(new Error(`${method} ${path}: ${status} ${text}`));
+          else resolve((text ? JSON.parse(text) : {}) as T);
+        });
+      },
+    );
+    req.on("error", (error) => reject(new Error(`${method} ${path}: ${error.message}`)));
+    req.end(body);
+  });
 }
 
 async function prepareFixtures(
