@@ -186,24 +186,28 @@ async function runScenario(
 
 /** What some scenarios need beyond tokens: made through the API before the runs (prepareFixtures). */
 type Fixtures = {
-  /** m1, the large workspace's ADMIN. */
-  adminToken: string;
-  /** A user message of member `editor`'s own conversation, and that member's token. */
+  /**
+   * Positions in a run's `tokens.large` (m1 is the large workspace's ADMIN): each run signs in afresh, as
+   * access tokens last 15 minutes and a full bench takes longer.
+   */
+  adminIndex: number;
+  /** A user message of member `editor`'s own conversation, and that member's position. */
   editMessageId: string;
-  editorToken: string;
+  editorIndex: number;
   /** `/p/<token>` of a share link of that conversation (made SHARED for it). */
   sharePath: string;
   /** Signs a member in at `baseUrl` and returns a fresh refresh token (each refresh spends one). */
   freshRefreshToken: (baseUrl: string) => Promise<string>;
 };
 
-const json = { "Content-Type": "application/json" };
-
 /**
- * One fixture call, on a connection of its own (node:http, no agent). After a load run, fetch's shared pool
- * failed fixture sign-ins with "Request body length does not match content-length header" on sockets the
- * load had left behind; a fresh connection per call has no such state.
+ * A new object each time: autocannon writes `Content-Length` into the headers object a request hands it, so a
+ * shared one carried a stale length into later requests ("Request body length does not match
+ * content-length header").
  */
+const json = () => ({ "Content-Type": "application/json" });
+
+/** One fixture call (node:http, a connection of its own: nothing shared with the load runs). */
 function api<T>(
   baseUrl: string,
   path: string,
@@ -218,7 +222,7 @@ function api<T>(
         method,
         agent: false,
         headers: {
-          ...json,
+          ...json(),
           ...(body ? { "Content-Length": String(body.length) } : {}),
           ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}),
         },
@@ -267,9 +271,9 @@ async function prepareFixtures(
   });
   let next = 0;
   return {
-    adminToken: tokens.large[0] ?? "",
+    adminIndex: 0,
     editMessageId,
-    editorToken,
+    editorIndex: editor - 1,
     sharePath: new URL(share.url).pathname,
     // Takes the Worker's address: the fixtures outlive the Worker they were made on.
     freshRefreshToken: async (workerUrl) => {
@@ -400,7 +404,7 @@ function scenarios(
       request: () => ({
         method: "POST",
         path: "/api/auth/refresh",
-        headers: json,
+        headers: json(),
         body: JSON.stringify({ refreshToken: fixtures.refreshPool.shift() ?? "" }),
       }),
       onResponse: (status, body) => {
@@ -413,7 +417,11 @@ function scenarios(
       route: "GET /api/admin/users",
       db: true,
       url: baseUrl,
-      request: () => ({ method: "GET", path: "/api/admin/users", headers: auth(fixtures.adminToken) }),
+      request: () => ({
+        method: "GET",
+        path: "/api/admin/users",
+        headers: auth(tokens.large[fixtures.adminIndex] ?? ""),
+      }),
     },
     {
       name: "workspace_members",
@@ -423,7 +431,7 @@ function scenarios(
       request: () => ({
         method: "GET",
         path: `/api/workspaces/${large.workspaceId}/members`,
-        headers: auth(fixtures.adminToken),
+        headers: auth(tokens.large[fixtures.adminIndex] ?? ""),
       }),
     },
     {
@@ -435,7 +443,7 @@ function scenarios(
       request: (i) => ({
         method: "PATCH",
         path: `/api/messages/${fixtures.editMessageId}`,
-        headers: { ...auth(fixtures.editorToken), ...json },
+        headers: { ...auth(tokens.large[fixtures.editorIndex] ?? ""), ...json() },
         body: JSON.stringify({ content: `Edited bench message ${i}` }),
       }),
     },
