@@ -18,9 +18,10 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.set("clientIp", c.req.header("CF-Connecting-IP") ?? "0.0.0.0");
   let log = createLogger("info", { traceId });
   c.set("log", log);
-  const { db, stats, close } = createDb(c.env.HYPERDRIVE.connectionString);
+  const { db, stats, close, holdCommitsUntil } = createDb(c.env.HYPERDRIVE.connectionString);
   c.set("db", db);
   c.set("dbStats", stats);
+  c.set("holdCommitsUntil", holdCommitsUntil);
   try {
     // Inside the try: a ConfigError becomes 500 CONFIG_INVALID through onError and is still logged below.
     const config = loadConfig(c.env);
@@ -34,8 +35,9 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     if (stats.count > 0) c.executionCtx.waitUntil(close().catch(() => {}));
     const duration = performance.now() - started;
     // Timing on the credential routes would help an attacker tell accounts apart (DESIGN.md "Enumeration");
-    // a bearer-authenticated /api/auth call (sessions, logout…) is already its account and learns nothing.
-    if (!c.req.path.startsWith("/api/auth") || c.req.header("Authorization")) {
+    // an /api/auth call whose session check passed (sessions, logout…) is already its account and learns
+    // nothing. Merely sending an Authorization header to login does not count.
+    if (!c.req.path.startsWith("/api/auth") || c.get("auth")) {
       c.header(
         "Server-Timing",
         `db;dur=${stats.ms.toFixed(1)};desc="${stats.roundTrips} round trips", app;dur=${duration.toFixed(1)}`,

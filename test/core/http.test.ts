@@ -1,6 +1,8 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
+import { signIn } from "../helpers/auth";
+import { createTenant } from "../helpers/factories";
 import { api, BASE_URL, describeResponse } from "../helpers/request";
 
 /** Calls the Worker's fetch directly with a modified copy of the bindings. */
@@ -96,6 +98,23 @@ describe("response headers", () => {
       body: { email: "nobody@example.com", password: "x" },
     });
     expect(login.headers.get("Server-Timing")).toBeNull();
+  });
+
+  it("sends Server-Timing on /api/auth only once the session check passed, never for a bare header", async () => {
+    const { member } = await createTenant();
+    const { accessToken } = await signIn(member);
+    const sessions = await api("GET", "/api/auth/sessions", { token: accessToken });
+    expect(sessions.status, describeResponse(sessions)).toBe(200);
+    expect(sessions.headers.get("Server-Timing")).toMatch(/round trips/);
+    // A header alone (any token, or a live one) does not buy timing on the credential routes.
+    for (const token of ["not-a-token", accessToken]) {
+      const login = await api("POST", "/api/auth/login", {
+        token,
+        body: { email: member.email, password: "wrong-password-1" },
+      });
+      expect(login.status, describeResponse(login)).toBe(401);
+      expect(login.headers.get("Server-Timing")).toBeNull();
+    }
   });
 
   it("takes the trace id from cf-ray when present", async () => {
