@@ -1,4 +1,4 @@
-import type { Database, QueryStats } from "../db/client";
+import type { Database, DbHandle, QueryStats } from "../db/client";
 import type { Config, Env } from "../env";
 import type { AuthContext, TokenCaller } from "../middleware/auth";
 import type { Logger } from "./logger";
@@ -12,6 +12,8 @@ export type AppEnv = {
     log: Logger;
     db: Database;
     dbStats: QueryStats;
+    /** The request's commit hold (DbHandle): set by requireAuthForWrite to the session check. */
+    holdCommitsUntil: DbHandle["holdCommitsUntil"];
     /** From CF-Connecting-IP only (never X-Forwarded-For); `0.0.0.0` when absent (local). */
     clientIp: string;
     /** Set once the session check passed; read it through `authOf(c)` (or `authReady(c)`). */

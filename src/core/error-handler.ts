@@ -19,7 +19,19 @@ export function handleError(error: unknown, c: Context<AppEnv>): Response {
   return problemResponse(toApiError(error, log), traceId);
 }
 
-function toApiError(error: unknown, log: ReturnType<typeof createLogger>): ApiError {
+/**
+ * The ApiError a database driver wrapped: drizzle wraps whatever a statement rejects with, and a statement
+ * held for the session check (`holdCommitsUntil`) rejects with the check's 401/403/404.
+ */
+function wrappedApiError(error: unknown): ApiError | undefined {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof ApiError) return e;
+  }
+  return undefined;
+}
+
+function toApiError(thrown: unknown, log: ReturnType<typeof createLogger>): ApiError {
+  const error = wrappedApiError(thrown) ?? thrown;
   if (error instanceof ApiError) {
     if (error.status >= 500) {
       // A persona's webhook failing is the customer's outage, not ours: a warning, not an error.

@@ -29,14 +29,31 @@ export type DbOrTx = Database | Transaction;
  * reference; this one lets tests assert it.
  */
 export type QueryStats = { count: number; ms: number; roundTrips: number };
-export type DbHandle = { db: Database; stats: QueryStats; close: () => Promise<void> };
+export type DbHandle = {
+  db: Database;
+  stats: QueryStats;
+  close: () => Promise<void>;
+  /**
+   * Until `check` resolves, this request commits nothing: every COMMIT waits for it, and so does every
+   * statement outside a transaction (autocommit would commit it). A rejected check fails them with its error,
+   * and the transactions roll back. Statements inside a transaction go out at once, so a write route's BEGIN
+   * and first statement travel in the session check's flight (`requireAuthForWrite`). The check must
+   * already be in flight when this is called: a statement it is waiting for would otherwise wait for itself.
+   */
+  holdCommitsUntil: (check: () => Promise<unknown>) => void;
+};
 
 /** Creates the request's client. No socket is opened until the first query. */
 export function createDb(connectionString: string): DbHandle {
   const stats: QueryStats = { count: 0, ms: 0, roundTrips: 0 };
   const connection = new RequestPool(connectionString, stats);
   const db = drizzle({ client: connection as unknown as pg.Pool, schema });
-  return { db, stats, close: () => connection.end() };
+  return {
+    db,
+    stats,
+    close: () => connection.end(),
+    holdCommitsUntil: (check) => connection.holdCommitsUntil(check),
+  };
 }
 
 type QueryConfig = { text: string; values?: unknown[] } & Record<string, unknown>;
@@ -70,13 +87,30 @@ type Connection = {
 class RequestPool {
   private readonly connections: Connection[] = [];
   private waiters: Array<() => void> = [];
+  private commitCheck: (() => Promise<unknown>) | null = null;
 
   constructor(
     private readonly connectionString: string,
     private readonly stats: QueryStats,
   ) {}
 
+  holdCommitsUntil(check: () => Promise<unknown>): void {
+    if (!this.connections.some((connection) => connection.unanswered > 0)) {
+      throw new Error("holdCommitsUntil: the check's own statement is not in flight yet");
+    }
+    this.commitCheck = check;
+  }
+
+  /** Resolves once the held check passed (at once when there is none); rejects with its error. */
+  private async committable(): Promise<void> {
+    const check = this.commitCheck;
+    if (!check) return;
+    await check();
+    if (this.commitCheck === check) this.commitCheck = null;
+  }
+
   query(config: QueryConfig, values?: unknown[]): Promise<Result> {
+    if (this.commitCheck) return this.committable().then(() => this.query(config, values));
     const connection = this.free();
     if (!connection) return this.released().then(() => this.query(config, values));
     return this.send(connection, config, values);
@@ -89,6 +123,7 @@ class RequestPool {
         connection.held = true;
         return new TransactionConnection(
           (config, values) => this.send(connection, config, values),
+          () => this.committable(),
           () => {
             connection.held = false;
             for (const wake of this.waiters.splice(0)) wake();
@@ -178,8 +213,12 @@ Object.defineProperty(RequestPool, "name", { value: "RequestPool" }); // drizzle
 class TransactionConnection implements Queryable {
   private begin: Promise<Result> | null = null;
 
+  /** The first statement of this transaction that failed: what a COMMIT answered with ROLLBACK is about. */
+  private failure: unknown;
+
   constructor(
     private readonly send: (config: QueryConfig, values?: unknown[]) => Promise<Result>,
+    private readonly committable: () => Promise<void>,
     readonly release: () => void,
   ) {}
 
@@ -192,11 +231,17 @@ class TransactionConnection implements Queryable {
     }
     if (text === "commit") {
       await this.begin;
+      await this.committable(); // a refused check throws here: drizzle then sends ROLLBACK
       const result = await this.send(config, values);
-      if (result.command === "ROLLBACK") throw new Error("the transaction was rolled back by Postgres");
+      if (result.command === "ROLLBACK") {
+        throw new Error("the transaction was rolled back by Postgres", { cause: this.failure });
+      }
       return result;
     }
     const result = this.send(config, values);
+    result.catch((error) => {
+      this.failure ??= error;
+    });
     if (this.begin) {
       // A failed BEGIN (connection lost) is the error to report, not the statement's consequence of it.
       result.catch(() => {});
@@ -204,6 +249,33 @@ class TransactionConnection implements Queryable {
     }
     return result;
   }
+}
+
+/**
+ * Starts a statement now: drizzle builders are thenables that run only when `then` is called, and `await` or
+ * `Promise.resolve` call it a tick later, too late to share a flight with what is written right after.
+ */
+export function issue<T>(statement: PromiseLike<T>): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    statement.then(resolve, reject);
+  });
+}
+
+/** What a transaction callback returns to end with `statements` written together with its COMMIT. */
+export type LastStatements<T> = { readonly results: Promise<T> };
+
+/**
+ * The statements a transaction ends with, written in the same flight as its COMMIT (one round trip instead
+ * of two): return `lastStatements([a, b])` from the callback instead of awaiting them, then await
+ * `.results` once the transaction resolved. If one fails, Postgres answers the COMMIT with ROLLBACK and the
+ * transaction rejects, with that statement's error as the cause.
+ */
+export function lastStatements<const T extends readonly PromiseLike<unknown>[]>(
+  statements: T,
+): LastStatements<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const results = Promise.all(statements.map(issue)) as Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }>;
+  results.catch(() => {}); // the COMMIT reports it
+  return { results };
 }
 
 const CONNECTION_ERROR_CODES = new Set([

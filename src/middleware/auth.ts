@@ -11,7 +11,7 @@ import type { AppEnv } from "../core/app-env";
 import { depsFrom } from "../core/deps";
 import { ApiError } from "../core/errors";
 import { enforceRateLimit } from "../core/rate-limit";
-import type { Database } from "../db/client";
+import { type Database, issue } from "../db/client";
 import {
   type SessionMethod,
   sessions,
@@ -79,29 +79,32 @@ export async function loadAuthContext(
   claims: AccessTokenClaims,
   platformAdminEmails: readonly string[],
 ): Promise<AuthContext | null> {
-  const [row] = await db
-    .select({
-      profile: profileColumns,
-      workspaceStatus: workspaces.status,
-      workspaceKind: workspaces.kind,
-      authTime: sessions.authTime,
-      method: sessions.method,
-    })
-    .from(sessions)
-    .innerJoin(users, and(eq(users.id, sessions.userId), eq(users.workspaceId, sessions.workspaceId)))
-    .innerJoin(workspaces, eq(workspaces.id, sessions.workspaceId))
-    .where(
-      and(
-        eq(sessions.id, claims.sessionId),
-        eq(sessions.userId, claims.userId),
-        eq(sessions.workspaceId, claims.workspaceId),
-        isNull(sessions.revokedAt),
-        gt(sessions.idleExpiresAt, sql`now()`),
-        gt(sessions.absoluteExpiresAt, sql`now()`),
-        eq(users.status, "ACTIVE"),
-      ),
-    )
-    .limit(1);
+  // Issued at once (not a tick later, as `await` on a builder would): requireAuthForWrite relies on it.
+  const [row] = await issue(
+    db
+      .select({
+        profile: profileColumns,
+        workspaceStatus: workspaces.status,
+        workspaceKind: workspaces.kind,
+        authTime: sessions.authTime,
+        method: sessions.method,
+      })
+      .from(sessions)
+      .innerJoin(users, and(eq(users.id, sessions.userId), eq(users.workspaceId, sessions.workspaceId)))
+      .innerJoin(workspaces, eq(workspaces.id, sessions.workspaceId))
+      .where(
+        and(
+          eq(sessions.id, claims.sessionId),
+          eq(sessions.userId, claims.userId),
+          eq(sessions.workspaceId, claims.workspaceId),
+          isNull(sessions.revokedAt),
+          gt(sessions.idleExpiresAt, sql`now()`),
+          gt(sessions.absoluteExpiresAt, sql`now()`),
+          eq(users.status, "ACTIVE"),
+        ),
+      )
+      .limit(1),
+  );
   if (!row) return null;
   return {
     userId: claims.userId,
@@ -214,6 +217,29 @@ export const requireAuthForRead = createMiddleware<AppEnv>(async (c, next) => {
   await next();
   await authReady(c);
 });
+
+/**
+ * `requireAuth` for write routes whose handler starts its transaction in the same flight as the session check
+ * (README "Round trips"). The handler runs at once with the token's identity (`tokenCallerOf(c)`); the
+ * request's database holds every COMMIT, and every statement outside a transaction, until the check (with
+ * the caller rules added after this middleware) has passed. A refused request so changes no row: its
+ * transactions roll back, and its error (401/403/404/409) replaces the response. The handler must not act
+ * outside the database (mail, R2, Durable Objects, outbound calls) before a commit or `authReady(c)`.
+ */
+export const requireAuthForWrite = createMiddleware<AppEnv>(async (c, next) => {
+  if (READ_METHODS.has(c.req.method)) throw new Error("requireAuthForWrite on a read route");
+  await startAuth(c);
+  c.var.holdCommitsUntil(() => authReady(c));
+  await next();
+  await authReady(c);
+});
+
+/** The verified token's user and workspace, for a handler behind requireAuthForWrite (before the check). */
+export function tokenCallerOf(c: Context<AppEnv>): TokenCaller {
+  const caller = c.get("tokenCaller");
+  if (!caller) throw new Error("tokenCallerOf(c) on a route without requireAuth");
+  return caller;
+}
 
 /** The auth context once the session check (and every check added after it) has passed; throws its error. */
 export async function authReady(c: Context<AppEnv>): Promise<AuthContext> {

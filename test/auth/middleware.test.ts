@@ -8,6 +8,7 @@ import { type Handler, Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import type { AppEnv } from "../../src/core/app-env";
 import { handleError } from "../../src/core/error-handler";
+import { lastStatements } from "../../src/db/client";
 import { sessions, users, workspaces } from "../../src/db/schema";
 import {
   authOf,
@@ -17,7 +18,9 @@ import {
   requireAdmin,
   requireAuth,
   requireAuthForRead,
+  requireAuthForWrite,
   requirePlatformAdmin,
+  tokenCallerOf,
 } from "../../src/middleware/auth";
 import { requestContext } from "../../src/middleware/request-context";
 import { invalidateSigningKeyCache } from "../../src/modules/auth/signing-keys.service";
@@ -71,6 +74,36 @@ app.get("/first-flight-unawaited", requireAuthForRead, (c) => c.json({ answered:
 app.get("/first-flight-awaited", requireAuthForRead, async (c) =>
   c.json({ role: (await authReady(c)).role }),
 );
+// Writes behind requireAuthForWrite: the transaction starts beside the session check; nothing commits before it.
+const renameInTransaction: Handler<AppEnv> = async (c) => {
+  const caller = tokenCallerOf(c);
+  const mine = eq(users.id, caller.userId);
+  const outcome = await c.var.db.transaction(async (tx) => {
+    const [row] = await tx.select({ name: users.name }).from(users).where(mine).for("update");
+    return lastStatements([
+      tx
+        .update(users)
+        .set({ name: `${row?.name}!` })
+        .where(mine)
+        .returning(),
+    ]);
+  });
+  const [[renamed]] = await outcome.results;
+  return c.json({
+    name: renamed?.name,
+    roundTrips: c.var.dbStats.roundTrips,
+    role: authOf(c).role,
+  });
+};
+app.post("/write", requireAuthForWrite, renameInTransaction);
+app.post("/write-admin", requireAuthForWrite, requireAdmin, renameInTransaction);
+// A single statement outside a transaction would commit on its own: it waits for the check.
+app.post("/write-autocommit", requireAuthForWrite, async (c) => {
+  const caller = tokenCallerOf(c);
+  await c.var.db.update(users).set({ name: "autocommitted" }).where(eq(users.id, caller.userId));
+  return c.json({ roundTrips: c.var.dbStats.roundTrips });
+});
+app.post("/write-nothing", requireAuthForWrite, (c) => c.json({ answered: "without waiting" }));
 app.onError(handleError);
 
 async function call(
@@ -81,6 +114,7 @@ async function call(
 ) {
   const ctx = createExecutionContext();
   const request = new Request(new URL(path, "http://127.0.0.1:8787"), {
+    method: path.startsWith("/write") ? "POST" : "GET",
     headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers },
   });
   const res = await app.fetch(request, { ...env, ...bindings }, ctx);
@@ -324,6 +358,84 @@ describe("requireAuthForRead (the session check and the handler's read in one fl
     guarded.onError(handleError);
     const ctx = createExecutionContext();
     const res = await guarded.fetch(new Request("http://127.0.0.1:8787/write", { method: "POST" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(res.status).toBe(500);
+  });
+});
+
+describe("requireAuthForWrite (the transaction starts beside the session check; nothing commits before it)", () => {
+  const revoke = (sessionId: string) =>
+    withDb((db) => db.update(sessions).set({ revokedAt: sql`now()` }).where(eq(sessions.id, sessionId)));
+  const nameOf = async (userId: string) =>
+    (await withDb((db) => db.select({ name: users.name }).from(users).where(eq(users.id, userId))))[0]?.name;
+
+  it("commits a live session's write in two round trips: check + BEGIN + read, then the update with COMMIT", async () => {
+    const { member } = await createTenant();
+    const { accessToken } = await signIn(member);
+    const before = await nameOf(member.id);
+    await call("/write", accessToken); // warm key cache
+    const res = await call("/write", accessToken);
+    expect(res.status, show(res)).toBe(200);
+    expect(res.body).toMatchObject({ roundTrips: 2, role: "MEMBER", name: `${before}!!` });
+    expect(await nameOf(member.id)).toBe(`${before}!!`);
+  });
+
+  it("rolls the write back when the session was revoked or the user deactivated: 401, nothing changed", async () => {
+    const { member, admin } = await createTenant();
+    const [revoked, deactivated] = await Promise.all([signIn(member), signIn(admin)]);
+    await revoke(revoked.sessionId);
+    await withDb((db) => db.update(users).set({ status: "DEACTIVATED" }).where(eq(users.id, admin.id)));
+    const names = [await nameOf(member.id), await nameOf(admin.id)];
+    for (const path of ["/write", "/write-autocommit", "/write-nothing"]) {
+      for (const { accessToken } of [revoked, deactivated]) {
+        const res = await call(path, accessToken);
+        expect(res.status, `${path}: ${show(res)}`).toBe(401);
+        expect(res.headers.get("WWW-Authenticate")).toContain('error="invalid_token"');
+        expect(res.text).not.toContain("without waiting");
+      }
+    }
+    expect([await nameOf(member.id), await nameOf(admin.id)]).toEqual(names);
+  });
+
+  it("applies caller rules before COMMIT: a MEMBER gets 403 and its write is rolled back", async () => {
+    const { member, admin } = await createTenant();
+    const [memberSession, adminSession] = await Promise.all([signIn(member), signIn(admin)]);
+    const before = await nameOf(member.id);
+    const refused = await call("/write-admin", memberSession.accessToken);
+    expect(refused.status, show(refused)).toBe(403);
+    expect(refused.body.code).toBe("FORBIDDEN");
+    expect(await nameOf(member.id)).toBe(before);
+    const allowed = await call("/write-admin", adminSession.accessToken);
+    expect(allowed.status, show(allowed)).toBe(200);
+    expect(allowed.body.role).toBe("ADMIN");
+  });
+
+  it("refuses an x-workspace-id of another workspace with 404 and commits nothing", async () => {
+    const [{ member }, other] = await Promise.all([createTenant(), createTenant()]);
+    const { accessToken } = await signIn(member);
+    const before = await nameOf(member.id);
+    const res = await call("/write", accessToken, { "x-workspace-id": other.workspace.id });
+    expect(res.status, show(res)).toBe(404);
+    expect(await nameOf(member.id)).toBe(before);
+  });
+
+  it("holds an autocommit statement until the check passed (its own flight), then commits it", async () => {
+    const { member } = await createTenant();
+    const { accessToken } = await signIn(member);
+    await call("/write", accessToken); // warm key cache
+    const res = await call("/write-autocommit", accessToken);
+    expect(res.status, show(res)).toBe(200);
+    expect(res.body.roundTrips).toBe(2);
+    expect(await nameOf(member.id)).toBe("autocommitted");
+  });
+
+  it("refuses to guard a read route", async () => {
+    const guarded = new Hono<AppEnv>();
+    guarded.use("*", requestContext);
+    guarded.get("/read", requireAuthForWrite, (c) => c.json({ read: true }));
+    guarded.onError(handleError);
+    const ctx = createExecutionContext();
+    const res = await guarded.fetch(new Request("http://127.0.0.1:8787/read"), env, ctx);
     await waitOnExecutionContext(ctx);
     expect(res.status).toBe(500);
   });

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { createDb, type DbHandle } from "../../src/db/client";
+import { createDb, type DbHandle, issue, lastStatements } from "../../src/db/client";
 import { rawRows } from "../../src/db/raw";
 
 async function withHandle<T>(fn: (handle: DbHandle) => Promise<T>): Promise<T> {
@@ -79,6 +79,84 @@ describe("request database client", () => {
       // Drizzle wraps the client's error ("Failed query: commit"); the cause says what happened.
       expect(String((error?.cause as Error | undefined)?.message ?? error)).toMatch(/rolled back/);
       const rows = await rawRows(db, sql`SELECT marker FROM client_commit_probe WHERE marker = ${marker}`);
+      expect(rows).toEqual([]);
+    });
+  });
+
+  it("writes a transaction's last statements together with its COMMIT (one flight)", async () => {
+    await withHandle(async ({ db, stats }) => {
+      const marker = `client-test-${crypto.randomUUID()}`;
+      await rawRows(db, sql`CREATE TEMP TABLE client_last_probe (marker text PRIMARY KEY)`);
+      const before = stats.roundTrips;
+      const outcome = await db.transaction(async (tx) => {
+        await rawRows(tx, sql`SELECT 1 AS one`);
+        return lastStatements([
+          tx.execute(sql`INSERT INTO client_last_probe VALUES (${marker}) RETURNING marker`),
+          tx.execute(sql`SELECT count(*)::int AS n FROM client_last_probe`),
+        ]);
+      });
+      // BEGIN + SELECT, then INSERT + SELECT + COMMIT.
+      expect(stats.roundTrips - before).toBe(2);
+      const [inserted, counted] = await outcome.results;
+      expect(inserted.rows).toEqual([{ marker }]);
+      expect(counted.rows).toEqual([{ n: 1 }]);
+      expect(await rawRows(db, sql`SELECT marker FROM client_last_probe`)).toEqual([{ marker }]);
+    });
+  });
+
+  it("rejects the transaction with a failed last statement as the cause, and stores none of it", async () => {
+    await withHandle(async ({ db }) => {
+      const marker = `client-test-${crypto.randomUUID()}`;
+      await rawRows(db, sql`CREATE TEMP TABLE client_last_fail (marker text PRIMARY KEY)`);
+      const error = await db
+        .transaction(async (tx) =>
+          lastStatements([
+            tx.execute(sql`INSERT INTO client_last_fail VALUES (${marker})`),
+            tx.execute(sql`SELECT 1 / 0 AS boom`),
+          ]),
+        )
+        .then(
+          () => null,
+          (e: Error) => e,
+        );
+      const codes: unknown[] = [];
+      for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause)
+        codes.push((e as { code?: unknown }).code);
+      expect(codes).toContain("22012"); // division_by_zero, not just "rolled back"
+      expect(await rawRows(db, sql`SELECT marker FROM client_last_fail`)).toEqual([]);
+    });
+  });
+
+  it("holds COMMIT and autocommit statements until the check passes, and fails them with its error", async () => {
+    const marker = `client-test-${crypto.randomUUID()}`;
+    await withHandle(async (handle) => {
+      const { db } = handle;
+      await rawRows(db, sql`CREATE TABLE IF NOT EXISTS client_hold_probe (marker text PRIMARY KEY)`);
+      // The check's own statement must be in flight already, else a held statement could wait for itself.
+      expect(() => handle.holdCommitsUntil(async () => {})).toThrow(/not in flight/);
+      const refusal = new Error("refused by the check");
+      const check = issue(db.execute(sql`SELECT pg_sleep(0.05)`)); // written now, like the session check
+      handle.holdCommitsUntil(() => check.then(() => Promise.reject(refusal)));
+      const outcomes = await Promise.allSettled([
+        db.transaction(async (tx) => {
+          await rawRows(tx, sql`INSERT INTO client_hold_probe VALUES (${`${marker}-tx`})`);
+        }),
+        rawRows(db, sql`INSERT INTO client_hold_probe VALUES (${`${marker}-autocommit`})`),
+      ]);
+      for (const outcome of outcomes) {
+        expect(outcome.status).toBe("rejected");
+        const chain: unknown[] = [];
+        for (let e = (outcome as PromiseRejectedResult).reason; e; e = (e as { cause?: unknown }).cause)
+          chain.push(e);
+        expect(chain).toContain(refusal);
+      }
+    });
+    // Neither the transaction's row nor the autocommit one exists.
+    await withHandle(async ({ db }) => {
+      const rows = await rawRows(
+        db,
+        sql`SELECT marker FROM client_hold_probe WHERE marker LIKE ${`${marker}%`}`,
+      );
       expect(rows).toEqual([]);
     });
   });

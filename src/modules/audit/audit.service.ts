@@ -101,8 +101,9 @@ function auditRow<Id extends string | StatementId>(deps: AuditDeps, input: Audit
  * Writes one audit event with the request's IP, user agent and trace id. Pass the transaction as `db` when
  * the audited change runs in one, so the event commits (or rolls back) with it.
  */
-export async function recordAudit(deps: AuditDeps, db: DbOrTx, input: AuditInput) {
-  await db.insert(auditEvents).values(auditRow(deps, input) satisfies NewAuditEvent);
+export function recordAudit(deps: AuditDeps, db: DbOrTx, input: AuditInput) {
+  // The statement itself (a thenable: `await` runs it), so it can also be one of `lastStatements`.
+  return db.insert(auditEvents).values(auditRow(deps, input) satisfies NewAuditEvent);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
-import { authOf } from "../../middleware/auth";
+import { authOf, tokenCallerOf } from "../../middleware/auth";
 import * as account from "../auth/account.service";
 import * as avatars from "./avatar.service";
 import type * as routes from "./users.routes";
@@ -11,7 +11,7 @@ export const getMe: RouteHandler<typeof routes.getMe, AppEnv> = async (c) =>
   c.json(await users.getProfile(depsFrom(c), authOf(c)), 200);
 
 export const updateMe: RouteHandler<typeof routes.updateMe, AppEnv> = async (c) =>
-  c.json(await users.updateProfile(depsFrom(c), authOf(c), c.req.valid("json")), 200);
+  c.json(await users.updateProfile(depsFrom(c), tokenCallerOf(c), c.req.valid("json")), 200);
 
 export const uploadAvatar: RouteHandler<typeof routes.uploadAvatar, AppEnv> = async (c) => {
   const upload = await avatars.readAvatarUpload(c.req.raw);

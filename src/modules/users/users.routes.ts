@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AUTHENTICATED_ERRORS, bearerSecurity, errorResponses } from "../../core/openapi";
-import { requireAuth } from "../../middleware/auth";
+import { requireAuth, requireAuthForWrite } from "../../middleware/auth";
 import { rateLimit } from "../../middleware/rate-limit";
 import { ChangePasswordBody, MessageSchema } from "../auth/auth.schemas";
 import {
@@ -40,7 +40,7 @@ export const updateMe = createRoute({
     "workspaceId, status, id… — is refused with 400 and nothing changes. Audited as PROFILE_UPDATED with the " +
     "names of the fields that changed.",
   security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthForWrite] as const,
   request: { body: { required: true, content: json(UpdateProfileBody) } },
   responses: {
     200: { description: "The updated user", content: json(UserSchema) },

@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
+import { lastStatements } from "../../db/client";
 import type { User } from "../../db/schema";
 import { users } from "../../db/schema";
 import type { AuthContext, UserProfile } from "../../middleware/auth";
@@ -61,8 +62,10 @@ function canonicalLocale(value: string): string {
  * changes nothing writes nothing.
  */
 export async function updateProfile(deps: Deps, caller: Caller, input: UpdateProfileInput): Promise<UserDto> {
-  const user = await deps.db.transaction(async (tx) => {
-    const scope = and(eq(users.id, caller.userId), eq(users.workspaceId, caller.workspaceId));
+  const scope = and(eq(users.id, caller.userId), eq(users.workspaceId, caller.workspaceId));
+  // Two round trips behind requireAuthForWrite: the locked read (with the session check), then the update
+  // and its audit written together with COMMIT.
+  const outcome = await deps.db.transaction(async (tx) => {
     const [current] = await tx.select().from(users).where(scope).for("update");
     if (!current) throw new ApiError("NOT_FOUND", "No such user.");
 
@@ -77,19 +80,22 @@ export async function updateProfile(deps: Deps, caller: Caller, input: UpdatePro
       if (value !== undefined && value !== current[field]) changes[field] = value;
     }
     const fields = Object.keys(changes);
-    if (fields.length === 0) return current;
+    if (fields.length === 0) return { unchanged: current };
 
-    const [updated] = await tx.update(users).set(changes).where(scope).returning();
-    if (!updated) throw new ApiError("NOT_FOUND", "No such user.");
-    await recordAudit(deps, tx, {
-      type: "PROFILE_UPDATED",
-      workspaceId: caller.workspaceId,
-      actorUserId: caller.userId,
-      targetType: "user",
-      targetId: caller.userId,
-      data: { via: "PUT /api/users/me", fields },
-    });
-    return updated;
+    return lastStatements([
+      tx.update(users).set(changes).where(scope).returning(),
+      recordAudit(deps, tx, {
+        type: "PROFILE_UPDATED",
+        workspaceId: caller.workspaceId,
+        actorUserId: caller.userId,
+        targetType: "user",
+        targetId: caller.userId,
+        data: { via: "PUT /api/users/me", fields },
+      }),
+    ]);
   });
+  // The row was locked, so the update found it.
+  const user = "unchanged" in outcome ? outcome.unchanged : (await outcome.results)[0][0];
+  if (!user) throw new ApiError("NOT_FOUND", "No such user.");
   return toSignedUserDto(deps, user);
 }

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
-import { authOf } from "../../middleware/auth";
+import { authOf, tokenCallerOf } from "../../middleware/auth";
 import type * as routes from "./invitations.routes";
 import * as invitations from "./invitations.service";
 
@@ -12,7 +12,11 @@ export const listInvitations: RouteHandler<typeof routes.listInvitations, AppEnv
   c.json({ items: await invitations.listInvitations(depsFrom(c), authOf(c).workspaceId) }, 200);
 
 export const revokeInvitation: RouteHandler<typeof routes.revokeInvitation, AppEnv> = async (c) => {
-  await invitations.revokeInvitation(depsFrom(c), authOf(c), c.req.valid("param").invitationId.toLowerCase());
+  await invitations.revokeInvitation(
+    depsFrom(c),
+    tokenCallerOf(c),
+    c.req.valid("param").invitationId.toLowerCase(),
+  );
   return c.body(null, 204);
 };
 

@@ -8,7 +8,7 @@ import {
   InvitationSchema,
   InviteMemberBody,
 } from "./invitations.schemas";
-import { ownWorkspace } from "./workspaces.routes";
+import { adminWriteRoute, ownWorkspace } from "./workspaces.routes";
 import { InvitationParams, WorkspaceIdParam } from "./workspaces.schemas";
 
 const json = <T>(schema: T) => ({ "application/json": { schema } });
@@ -63,7 +63,7 @@ export const revokeInvitation = createRoute({
   operationId: "revokeWorkspaceInvitation",
   summary: "Revoke an invitation",
   description: "Admins. Its link stops working at once (INVITATION_REVOKED). A closed or unknown one is 404.",
-  ...adminRoute,
+  ...adminWriteRoute,
   request: { params: InvitationParams },
   responses: {
     204: { description: "Revoked" },

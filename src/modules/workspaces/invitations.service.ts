@@ -9,7 +9,7 @@ import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid } from "../../core/ids";
 import { errorFields } from "../../core/logger";
-import type { Transaction } from "../../db/client";
+import { lastStatements, type Transaction } from "../../db/client";
 import {
   conversations,
   type Invitation,
@@ -146,7 +146,11 @@ export async function listInvitations(deps: Deps, workspaceId: string): Promise<
 }
 
 /** Revokes an open invitation of the caller's workspace (its link stops working); anything else is 404. */
-export async function revokeInvitation(deps: Deps, auth: AuthContext, invitationId: string): Promise<void> {
+export async function revokeInvitation(
+  deps: Deps,
+  auth: Pick<AuthContext, "userId" | "workspaceId">,
+  invitationId: string,
+): Promise<void> {
   if (!isUuid(invitationId)) throw notFound();
   await deps.db.transaction(async (tx) => {
     const [revoked] = await tx
@@ -155,14 +159,16 @@ export async function revokeInvitation(deps: Deps, auth: AuthContext, invitation
       .where(and(eq(invitations.id, invitationId), eq(invitations.workspaceId, auth.workspaceId), isOpen))
       .returning();
     if (!revoked) throw notFound();
-    await recordAudit(deps, tx, {
-      type: "INVITATION_REVOKED",
-      workspaceId: auth.workspaceId,
-      actorUserId: auth.userId,
-      targetType: "invitation",
-      targetId: revoked.id,
-      data: { via: "revokeWorkspaceInvitation", email: revoked.email, role: revoked.role },
-    });
+    return lastStatements([
+      recordAudit(deps, tx, {
+        type: "INVITATION_REVOKED",
+        workspaceId: auth.workspaceId,
+        actorUserId: auth.userId,
+        targetType: "invitation",
+        targetId: revoked.id,
+        data: { via: "revokeWorkspaceInvitation", email: revoked.email, role: revoked.role },
+      }),
+    ]);
   });
 }
 

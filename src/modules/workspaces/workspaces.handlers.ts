@@ -1,18 +1,19 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
-import { authOf, readAfterAuth } from "../../middleware/auth";
+import { authOf, readAfterAuth, tokenCallerOf } from "../../middleware/auth";
 import * as members from "./members.service";
 import type * as routes from "./workspaces.routes";
 import * as workspaces from "./workspaces.service";
 
-// `ownWorkspace` (route middleware) has already matched the path's {id} to the caller's workspace.
+// `ownWorkspace` (route middleware) matches the path's {id} to the caller's workspace: before the handler, or
+// (requireAuthForWrite routes) before anything commits.
 
 export const getWorkspace: RouteHandler<typeof routes.getWorkspace, AppEnv> = async (c) =>
   c.json(await workspaces.getWorkspace(depsFrom(c), authOf(c)), 200);
 
 export const updateWorkspace: RouteHandler<typeof routes.updateWorkspace, AppEnv> = async (c) =>
-  c.json(await workspaces.updateWorkspace(depsFrom(c), authOf(c), c.req.valid("json")), 200);
+  c.json(await workspaces.updateWorkspace(depsFrom(c), tokenCallerOf(c), c.req.valid("json")), 200);
 
 export const listMembers: RouteHandler<typeof routes.listMembers, AppEnv> = async (c) =>
   c.json(
@@ -40,4 +41,4 @@ export const requestDeletion: RouteHandler<typeof routes.requestDeletion, AppEnv
   c.json(await workspaces.requestWorkspaceDeletion(depsFrom(c), authOf(c), c.req.valid("json").reason), 202);
 
 export const cancelDeletion: RouteHandler<typeof routes.cancelDeletion, AppEnv> = async (c) =>
-  c.json(await workspaces.cancelWorkspaceDeletion(depsFrom(c), authOf(c)), 200);
+  c.json(await workspaces.cancelWorkspaceDeletion(depsFrom(c), tokenCallerOf(c)), 200);

@@ -1,6 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AUTHENTICATED_ERRORS, adminOnly, bearerSecurity, errorResponses } from "../../core/openapi";
-import { requireAdmin, requireAuth, requireAuthForRead, requireCaller } from "../../middleware/auth";
+import {
+  requireAdmin,
+  requireAuth,
+  requireAuthForRead,
+  requireAuthForWrite,
+  requireCaller,
+} from "../../middleware/auth";
 import {
   DeleteWorkspaceBody,
   ListMembersQuery,
@@ -32,6 +38,12 @@ const adminRoute = {
   security: bearerSecurity,
   middleware: [requireAuth, ownWorkspace, requireAdmin],
 };
+/** An admin route whose handler starts its transaction beside the session check (requireAuthForWrite). */
+export const adminWriteRoute = {
+  ...adminOnly,
+  security: bearerSecurity,
+  middleware: [requireAuthForWrite, ownWorkspace, requireAdmin],
+};
 const MEMBER_ERRORS = [...AUTHENTICATED_ERRORS, "NOT_FOUND"] as const;
 const ADMIN_ERRORS = [...MEMBER_ERRORS, "FORBIDDEN"] as const;
 const WRITE_ERRORS = [...ADMIN_ERRORS, "VALIDATION_FAILED", "WORKSPACE_PENDING_DELETION"] as const;
@@ -61,7 +73,7 @@ export const updateWorkspace = createRoute({
   description:
     "Admins. Name, IANA time zone, BCP 47 locale (stored in canonical form) and join policy; give at least " +
     "one. Audited as WORKSPACE_UPDATED with each changed field's old and new value.",
-  ...adminRoute,
+  ...adminWriteRoute,
   request: { params: WorkspaceIdParam, body: { required: true, content: json(UpdateWorkspaceBody) } },
   responses: {
     200: { description: "The updated workspace", content: json(WorkspaceSchema) },
@@ -148,7 +160,7 @@ export const cancelDeletion = createRoute({
   operationId: "cancelWorkspaceDeletion",
   summary: "Cancel the workspace's scheduled deletion",
   description: "Admins. The workspace is ACTIVE again; on an active workspace this changes nothing.",
-  ...adminRoute,
+  ...adminWriteRoute,
   request: { params: WorkspaceIdParam },
   responses: {
     200: { description: "The workspace", content: json(WorkspaceSchema) },

@@ -5,7 +5,7 @@
 import { and, eq, ne, sql } from "drizzle-orm";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
-import type { Transaction } from "../../db/client";
+import { lastStatements, type Transaction } from "../../db/client";
 import {
   type User,
   type UserRole,
@@ -68,7 +68,10 @@ export async function lockWorkspace(tx: Transaction, workspaceId: string): Promi
  * `requireAdmin` before the lock, and a concurrent change may since have demoted or deactivated it. Acting on
  * that stale authority is refused with 403, like any caller below the role.
  */
-export async function assertStillAdmin(tx: Transaction, auth: AuthContext): Promise<User> {
+export async function assertStillAdmin(
+  tx: Transaction,
+  auth: Pick<AuthContext, "userId" | "workspaceId">,
+): Promise<User> {
   const [actor] = await tx
     .select()
     .from(users)
@@ -126,48 +129,61 @@ export async function getWorkspace(deps: Deps, auth: AuthContext): Promise<Works
   return toWorkspaceDto(row.workspace, row.memberCount);
 }
 
-/** Changes the workspace's settings; WORKSPACE_UPDATED records each changed field's old and new value. */
+/**
+ * Changes the workspace's settings; WORKSPACE_UPDATED records each changed field's old and new value. Two
+ * round trips behind requireAuthForWrite: the lock (with the session check), then the update, its audit and
+ * the member count together with COMMIT.
+ */
 export async function updateWorkspace(
   deps: Deps,
-  auth: AuthContext,
+  auth: Pick<AuthContext, "userId" | "workspaceId">,
   input: UpdateWorkspaceInput,
 ): Promise<WorkspaceDto> {
-  return deps.db.transaction(async (tx) => {
+  const outcome = await deps.db.transaction(async (tx) => {
     const before = await lockWorkspace(tx, auth.workspaceId);
     const changes: Record<string, { from: string; to: string }> = {};
     for (const field of ["name", "timezone", "locale", "joinPolicy"] as const) {
       const to = input[field];
       if (to !== undefined && to !== before[field]) changes[field] = { from: before[field], to };
     }
-    let workspace = before;
-    if (Object.keys(changes).length > 0) {
-      const [updated] = await tx
-        .update(workspaces)
-        .set({
-          ...(input.name !== undefined ? { name: input.name } : {}),
-          ...(input.timezone !== undefined ? { timezone: input.timezone } : {}),
-          ...(input.locale !== undefined ? { locale: input.locale } : {}),
-          ...(input.joinPolicy !== undefined ? { joinPolicy: input.joinPolicy } : {}),
-        })
-        .where(eq(workspaces.id, auth.workspaceId))
-        .returning();
-      if (!updated) throw new Error("workspace update returned nothing");
-      workspace = updated;
-      await recordAudit(deps, tx, {
-        type: "WORKSPACE_UPDATED",
-        workspaceId: auth.workspaceId,
-        actorUserId: auth.userId,
-        targetType: "workspace",
-        targetId: auth.workspaceId,
-        data: { via: "updateWorkspace", changes },
-      });
+    if (Object.keys(changes).length === 0) {
+      return { before, last: lastStatements([memberCount(tx, auth.workspaceId)]) };
     }
-    const [count] = await tx
-      .select({ memberCount: activeMemberCount(auth.workspaceId) })
-      .from(workspaces)
-      .where(eq(workspaces.id, auth.workspaceId));
-    return toWorkspaceDto(workspace, count?.memberCount ?? 0);
+    return {
+      before,
+      last: lastStatements([
+        memberCount(tx, auth.workspaceId),
+        tx
+          .update(workspaces)
+          .set({
+            ...(input.name !== undefined ? { name: input.name } : {}),
+            ...(input.timezone !== undefined ? { timezone: input.timezone } : {}),
+            ...(input.locale !== undefined ? { locale: input.locale } : {}),
+            ...(input.joinPolicy !== undefined ? { joinPolicy: input.joinPolicy } : {}),
+          })
+          .where(eq(workspaces.id, auth.workspaceId))
+          .returning(),
+        recordAudit(deps, tx, {
+          type: "WORKSPACE_UPDATED",
+          workspaceId: auth.workspaceId,
+          actorUserId: auth.userId,
+          targetType: "workspace",
+          targetId: auth.workspaceId,
+          data: { via: "updateWorkspace", changes },
+        }),
+      ]),
+    };
   });
+  const [[count], updated] = await outcome.last.results;
+  return toWorkspaceDto(updated?.[0] ?? outcome.before, count?.memberCount ?? 0);
+}
+
+/** The workspace's ACTIVE member count (a statement: issue it with others). */
+function memberCount(tx: Transaction, workspaceId: string) {
+  return tx
+    .select({ memberCount: activeMemberCount(workspaceId) })
+    .from(workspaces)
+    .where(eq(workspaces.id, workspaceId));
 }
 
 /**
@@ -232,38 +248,47 @@ export async function requestWorkspaceDeletion(
   return { purgeAfter: purgeAfter.toISOString() };
 }
 
-/** Brings a PENDING_DELETION workspace back to ACTIVE; on an ACTIVE workspace it changes nothing. */
-export async function cancelWorkspaceDeletion(deps: Deps, auth: AuthContext): Promise<WorkspaceDto> {
-  return deps.db.transaction(async (tx) => {
-    let workspace = await lockWorkspace(tx, auth.workspaceId);
-    await assertStillAdmin(tx, auth);
-    if (workspace.status === "PENDING_DELETION") {
-      const [restored] = await tx
-        .update(workspaces)
-        .set({
-          status: "ACTIVE",
-          deletionRequestedAt: null,
-          deletionRequestedBy: null,
-          deletionReason: null,
-          purgeAfter: null,
-        })
-        .where(eq(workspaces.id, workspace.id))
-        .returning();
-      if (!restored) throw new Error("workspace restore returned nothing");
-      workspace = restored;
-      await recordAudit(deps, tx, {
-        type: "WORKSPACE_DELETION_CANCELLED",
-        workspaceId: workspace.id,
-        actorUserId: auth.userId,
-        targetType: "workspace",
-        targetId: workspace.id,
-        data: { via: "cancelWorkspaceDeletion" },
-      });
+/**
+ * Brings a PENDING_DELETION workspace back to ACTIVE; on an ACTIVE workspace it changes nothing. Two round
+ * trips behind requireAuthForWrite: the lock and the admin re-read (with the session check), then the
+ * restore, its audit and the member count together with COMMIT.
+ */
+export async function cancelWorkspaceDeletion(
+  deps: Deps,
+  auth: Pick<AuthContext, "userId" | "workspaceId">,
+): Promise<WorkspaceDto> {
+  const outcome = await deps.db.transaction(async (tx) => {
+    // The admin re-read waits behind the lock in the same flight: it is judged with the workspace locked.
+    const [workspace] = await Promise.all([lockWorkspace(tx, auth.workspaceId), assertStillAdmin(tx, auth)]);
+    if (workspace.status !== "PENDING_DELETION") {
+      return { workspace, last: lastStatements([memberCount(tx, auth.workspaceId)]) };
     }
-    const [count] = await tx
-      .select({ memberCount: activeMemberCount(auth.workspaceId) })
-      .from(workspaces)
-      .where(eq(workspaces.id, workspace.id));
-    return toWorkspaceDto(workspace, count?.memberCount ?? 0);
+    return {
+      workspace,
+      last: lastStatements([
+        memberCount(tx, auth.workspaceId),
+        tx
+          .update(workspaces)
+          .set({
+            status: "ACTIVE",
+            deletionRequestedAt: null,
+            deletionRequestedBy: null,
+            deletionReason: null,
+            purgeAfter: null,
+          })
+          .where(eq(workspaces.id, workspace.id))
+          .returning(),
+        recordAudit(deps, tx, {
+          type: "WORKSPACE_DELETION_CANCELLED",
+          workspaceId: workspace.id,
+          actorUserId: auth.userId,
+          targetType: "workspace",
+          targetId: workspace.id,
+          data: { via: "cancelWorkspaceDeletion" },
+        }),
+      ]),
+    };
   });
+  const [[count], restored] = await outcome.last.results;
+  return toWorkspaceDto(restored?.[0] ?? outcome.workspace, count?.memberCount ?? 0);
 }
