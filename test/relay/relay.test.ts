@@ -359,7 +359,12 @@ describe("POST /api/personas/{id}/chat", () => {
       body: JSON.stringify({ message: "bye" }),
       signal: controller.signal,
     }).catch(() => null);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Disconnect once the relay is under way (the fake holds its answer 600 ms), not after a fixed delay: on
+    // a loaded machine 200 ms was sometimes before the message was even stored.
+    const relayed = Date.now() + 8000;
+    while ((await webhookRequests(persona.path)).length === 0 && Date.now() < relayed) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     controller.abort();
     await pending;
     const deadline = Date.now() + 8000;
