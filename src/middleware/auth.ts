@@ -141,7 +141,7 @@ export function writeAllowedWhilePendingDeletion(method: string, path: string): 
 }
 
 /** Who the verified access token names: enough to start a read before the session check has answered. */
-export type TokenCaller = { userId: string; workspaceId: string };
+export type TokenCaller = { userId: string; workspaceId: string; sessionId: string };
 
 /**
  * The session check (the one auth query) and the API_USER budget, started together: the Durable Object call
@@ -185,7 +185,11 @@ async function startAuth(c: Context<AppEnv>): Promise<void> {
   const pending = checkSession(c, claims);
   pending.catch(() => {}); // observed by authReady
   c.set("authPending", pending);
-  c.set("tokenCaller", { userId: claims.userId, workspaceId: claims.workspaceId });
+  c.set("tokenCaller", {
+    userId: claims.userId,
+    workspaceId: claims.workspaceId,
+    sessionId: claims.sessionId,
+  });
   c.set("userId", claims.userId);
   c.set("workspaceId", claims.workspaceId);
 }

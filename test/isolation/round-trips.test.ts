@@ -11,6 +11,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { platformAdmin, signIn } from "../helpers/auth";
+import { api } from "../helpers/request";
 import { bodyFor, fixtureTenant, paramsFor } from "./fixtures";
 import {
   callOperation,
@@ -36,26 +37,15 @@ const DEFAULT_TARGET = 2;
  * Several refuse the minimal request (403/404/409 before the write), so their count is of that path.
  */
 const OVER_TARGET: Record<string, number> = {
-  "DELETE /api/auth/sessions/{sessionId}": 3,
   "DELETE /api/conversations/{id}": 3,
   "DELETE /api/conversations/{id}/shares/{shareId}": 6,
   "DELETE /api/personas/{id}": 5,
-  "DELETE /api/workspaces/{id}/members/{uid}": 9,
-  "GET /api/admin/stats": 3,
   "GET /api/conversations/{id}/shares": 3,
-  "GET /api/personas/{id}/deliveries": 3,
   "PATCH /api/personas/{id}": 6,
-  "PATCH /api/workspaces/{id}/members/{uid}": 7,
-  "POST /api/admin/users/{id}/activate": 5,
-  "POST /api/admin/users/{id}/deactivate": 9,
-  "POST /api/admin/users/{id}/demote": 5,
-  "POST /api/admin/users/{id}/promote": 7,
-  "POST /api/auth/logout": 4,
   "POST /api/auth/rotate-keys": 10,
   "POST /api/conversations": 3,
   "POST /api/conversations/{id}/share": 3,
   "POST /api/personas": 6,
-  "POST /api/personas/{id}/favourite": 5,
   "POST /api/workspaces/{id}/delete": 8,
   "POST /api/workspaces/{id}/members": 7,
 };
@@ -91,6 +81,9 @@ describe(`round trips of ${authenticated.length} authenticated operations, gener
       const token = platform ? (await signIn(await platformAdmin())).accessToken : tenant.adminToken;
       const params = await paramsFor(operation, tenant);
       const body = bodyFor(operation, () => minimalJsonBody(doc, operation.op));
+      // A warm key cache, as in steady state: an earlier operation (rotate-keys) may have emptied it, and
+      // its reload would be counted against the next operation.
+      await api("GET", "/api/users/me", { token });
       const res = await callOperation(operation, params, { token, body });
       const roundTrips = roundTripsOf(res.headers.get("Server-Timing"));
       const skip = NOT_ASSERTED[operation.key];

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
-import { authOf, readAfterAuth } from "../../middleware/auth";
+import { authOf, readAfterAuth, tokenCallerOf } from "../../middleware/auth";
 import * as members from "../workspaces/members.service";
 import type * as routes from "./admin.routes";
 import * as admin from "./admin.service";
@@ -25,7 +25,13 @@ const change =
   (change: members.MemberChange, via: string) =>
   async (c: Parameters<RouteHandler<typeof routes.activateUser, AppEnv>>[0]) =>
     c.json(
-      await members.updateMember(depsFrom(c), authOf(c), c.req.valid("param").id.toLowerCase(), change, via),
+      await members.updateMember(
+        depsFrom(c),
+        tokenCallerOf(c),
+        c.req.valid("param").id.toLowerCase(),
+        change,
+        via,
+      ),
       200,
     );
 
@@ -47,4 +53,4 @@ export const demoteUser: RouteHandler<typeof routes.demoteUser, AppEnv> = change
 );
 
 export const getStats: RouteHandler<typeof routes.getStats, AppEnv> = async (c) =>
-  c.json(await admin.workspaceStats(depsFrom(c), authOf(c).workspaceId), 200);
+  c.json(await readAfterAuth(c, (caller) => admin.workspaceStats(depsFrom(c), caller.workspaceId)), 200);

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AUTHENTICATED_ERRORS, adminOnly, bearerSecurity, errorResponses } from "../../core/openapi";
-import { requireAdmin, requireAuth, requireAuthForRead } from "../../middleware/auth";
+import { requireAdmin, requireAuth, requireAuthForRead, requireAuthForWrite } from "../../middleware/auth";
 import { ListMembersQuery, MemberListSchema, MemberSchema } from "../workspaces/workspaces.schemas";
 import { AdminStatsSchema, AdminUserParam } from "./admin.schemas";
 
@@ -60,6 +60,8 @@ const lifecycle = (
     summary,
     description: `${description} Same rules and audit events as PATCH /api/workspaces/{id}/members/{uid}.`,
     ...adminRoute,
+    // The change's transaction starts beside the session check; nothing commits before it passed.
+    middleware: [requireAuthForWrite, requireAdmin],
     request: { params: AdminUserParam },
     responses: {
       200: { description: "The user after the change", content: json(MemberSchema) },
@@ -106,6 +108,7 @@ export const getStats = createRoute({
     "Members by status and role, conversations, messages, active personas, and the activity of the last " +
     "30 days (UTC) with a daily series. Two database statements whatever the workspace's size.",
   ...adminRoute,
+  middleware: [requireAuthForRead, requireAdmin],
   responses: {
     200: { description: "Statistics", content: json(AdminStatsSchema) },
     ...errorResponses(...ADMIN_ERRORS),

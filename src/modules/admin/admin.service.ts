@@ -17,8 +17,9 @@ export async function workspaceStats(deps: Deps, workspaceId: string): Promise<A
   const statusIs = (status: string) => int(sql`count(*) FILTER (WHERE ${users.status} = ${status})`);
   const roleIs = (role: string) => int(sql`count(*) FILTER (WHERE ${users.role} = ${role})`);
 
+  // Both statements are issued together (one round trip; with readAfterAuth, the session check's).
   // Statement 1: the snapshot. An aggregate without GROUP BY always returns one row.
-  const [snapshot] = await deps.db
+  const snapshotQuery = deps.db
     .select({
       total: int(sql`count(*)`),
       active: statusIs("ACTIVE"),
@@ -41,10 +42,9 @@ export async function workspaceStats(deps: Deps, workspaceId: string): Promise<A
     })
     .from(users)
     .where(eq(users.workspaceId, workspaceId));
-  if (!snapshot) throw new Error("stats snapshot returned nothing");
 
   // Statement 2: the window's USER messages once (CTE), counted per day and overall.
-  const activity = await deps.db.execute<{
+  const activityQuery = deps.db.execute<{
     since: string;
     messages_sent: number;
     active_members: number;
@@ -89,6 +89,8 @@ export async function workspaceStats(deps: Deps, workspaceId: string): Promise<A
             WHERE r.created_at >= d.day AND r.created_at < d.day + interval '1 day')
         ) ORDER BY d.day) FROM days d) AS daily
   `);
+  const [[snapshot], activity] = await Promise.all([snapshotQuery, activityQuery]);
+  if (!snapshot) throw new Error("stats snapshot returned nothing");
   const recent = activity.rows[0];
   if (!recent) throw new Error("stats activity returned nothing");
 

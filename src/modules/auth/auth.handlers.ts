@@ -2,7 +2,7 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
 import { enforceRateLimit } from "../../core/rate-limit";
-import { authOf } from "../../middleware/auth";
+import { authOf, tokenCallerOf } from "../../middleware/auth";
 import * as account from "./account.service";
 import type * as routes from "./auth.routes";
 import * as loginService from "./login.service";
@@ -35,8 +35,8 @@ export const refresh: RouteHandler<typeof routes.refresh, AppEnv> = async (c) =>
   c.json(await sessionService.refreshSession(depsFrom(c), c.req.valid("json").refreshToken), 200);
 
 export const logout: RouteHandler<typeof routes.logout, AppEnv> = async (c) => {
-  const auth = authOf(c);
-  await sessionService.revokeOwnSession(depsFrom(c), auth, auth.sessionId, "logout");
+  const caller = tokenCallerOf(c);
+  await sessionService.revokeOwnSession(depsFrom(c), caller, caller.sessionId, "logout");
   return c.body(null, 204);
 };
 
@@ -45,9 +45,9 @@ export const listSessions: RouteHandler<typeof routes.listSessions, AppEnv> = as
 
 export const revokeSession: RouteHandler<typeof routes.revokeSession, AppEnv> = async (c) => {
   const sessionId = c.req.valid("param").sessionId.toLowerCase();
-  const auth = authOf(c);
-  const reason = sessionId === auth.sessionId ? "logout" : "user_revoked";
-  await sessionService.revokeOwnSession(depsFrom(c), auth, sessionId, reason);
+  const caller = tokenCallerOf(c);
+  const reason = sessionId === caller.sessionId ? "logout" : "user_revoked";
+  await sessionService.revokeOwnSession(depsFrom(c), caller, sessionId, reason);
   return c.body(null, 204);
 };
 

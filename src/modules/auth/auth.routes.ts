@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AUTHENTICATED_ERRORS, bearerSecurity, errorResponses } from "../../core/openapi";
-import { requireAuth } from "../../middleware/auth";
+import { requireAuth, requireAuthForWrite } from "../../middleware/auth";
 import { rateLimit } from "../../middleware/rate-limit";
 import {
   CancelDeletionBody,
@@ -140,7 +140,7 @@ export const logout = createRoute({
     "Revokes the session of the presented access token and its refresh token; the access token stops " +
     "working at once (session check), other sessions stay signed in.",
   security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthForWrite] as const,
   responses: {
     204: { description: "Signed out" },
     ...errorResponses(...AUTHENTICATED_ERRORS),
@@ -174,7 +174,7 @@ export const revokeSession = createRoute({
     "Signs one of the caller's own sessions out (its tokens stop working). Another user's session id " +
     "answers 404 NOT_FOUND.",
   security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthForWrite] as const,
   request: { params: SessionIdParam },
   responses: {
     204: { description: "Revoked" },

@@ -15,7 +15,7 @@ import { hmacBase64Url, randomToken, verifyHmacBase64Url } from "../../core/cryp
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
-import type { DbOrTx } from "../../db/client";
+import { type DbOrTx, lastStatements } from "../../db/client";
 import { rawRows, rowDate } from "../../db/raw";
 import { type SessionMethod, sessions } from "../../db/schema";
 import { auditInsertFrom, recordAudit } from "../audit/audit.service";
@@ -336,7 +336,24 @@ export async function revokeUserSessions(
   return revoked.length;
 }
 
-/** Revokes one of the caller's own sessions; another user's (or an unknown) id is 404. */
+/**
+ * The live sessions of a member of `workspaceId` revoked, as a statement (not yet run), so a transaction can
+ * issue it beside others. Resolves with the revoked ids.
+ */
+export function revokeMemberSessions(db: DbOrTx, workspaceId: string, userId: string, reason: string) {
+  return db
+    .update(sessions)
+    .set({ revokedAt: sql`now()`, revokeReason: reason })
+    .where(
+      and(eq(sessions.userId, userId), eq(sessions.workspaceId, workspaceId), isNull(sessions.revokedAt)),
+    )
+    .returning({ id: sessions.id });
+}
+
+/**
+ * Revokes one of the caller's own sessions; another user's (or an unknown) id is 404. Two round trips behind
+ * requireAuthForWrite: the revocation (with the session check), then its audit together with COMMIT.
+ */
 export async function revokeOwnSession(
   deps: Deps,
   caller: { userId: string; workspaceId: string },
@@ -351,14 +368,16 @@ export async function revokeOwnSession(
       .where(and(eq(sessions.id, sessionId), eq(sessions.userId, caller.userId), isNull(sessions.revokedAt)))
       .returning({ id: sessions.id });
     if (!revoked) throw new ApiError("NOT_FOUND", "No such session.");
-    await recordAudit(deps, tx, {
-      type: reason === "logout" ? "LOGOUT" : "SESSION_REVOKED",
-      workspaceId: caller.workspaceId,
-      actorUserId: caller.userId,
-      targetType: "session",
-      // The stored id, not the path's spelling (an upper-case UUID matches too): the trail uses one form.
-      targetId: revoked.id,
-    });
+    return lastStatements([
+      recordAudit(deps, tx, {
+        type: reason === "logout" ? "LOGOUT" : "SESSION_REVOKED",
+        workspaceId: caller.workspaceId,
+        actorUserId: caller.userId,
+        targetType: "session",
+        // The stored id, not the path's spelling (an upper-case UUID matches too): the trail uses one form.
+        targetId: revoked.id,
+      }),
+    ]);
   });
 }
 

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
-import { authOf, readAfterAuth } from "../../middleware/auth";
+import { authOf, readAfterAuth, tokenCallerOf } from "../../middleware/auth";
 import type * as routes from "./personas.routes";
 import * as personas from "./personas.service";
 
@@ -15,7 +15,7 @@ export const getPersona: RouteHandler<typeof routes.getPersona, AppEnv> = async 
   c.json(await personas.getPersona(depsFrom(c), authOf(c), c.req.valid("param").id), 200);
 
 export const toggleFavourite: RouteHandler<typeof routes.toggleFavourite, AppEnv> = async (c) =>
-  c.json(await personas.toggleFavourite(depsFrom(c), authOf(c), c.req.valid("param").id), 200);
+  c.json(await personas.toggleFavourite(depsFrom(c), tokenCallerOf(c), c.req.valid("param").id), 200);
 
 export const createPersona: RouteHandler<typeof routes.createPersona, AppEnv> = async (c) =>
   c.json(await personas.createPersona(depsFrom(c), authOf(c), c.req.valid("json")), 201);
@@ -33,6 +33,8 @@ export const deletePersona: RouteHandler<typeof routes.deletePersona, AppEnv> = 
 
 export const listDeliveries: RouteHandler<typeof routes.listDeliveries, AppEnv> = async (c) =>
   c.json(
-    await personas.listDeliveries(depsFrom(c), authOf(c), c.req.valid("param").id, c.req.valid("query")),
+    await readAfterAuth(c, (caller) =>
+      personas.listDeliveries(depsFrom(c), caller, c.req.valid("param").id, c.req.valid("query")),
+    ),
     200,
   );

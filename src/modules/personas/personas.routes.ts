@@ -3,7 +3,13 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../core/app-env";
 import { ApiError } from "../../core/errors";
 import { AUTHENTICATED_ERRORS, adminOnly, bearerSecurity, errorResponses } from "../../core/openapi";
-import { authOf, requireAdmin, requireAuth, requireAuthForRead } from "../../middleware/auth";
+import {
+  authOf,
+  requireAdmin,
+  requireAuth,
+  requireAuthForRead,
+  requireAuthForWrite,
+} from "../../middleware/auth";
 import {
   CreatePersonaBody,
   DeliveriesQuery,
@@ -75,7 +81,7 @@ export const toggleFavourite = createRoute({
   description:
     "Adds the persona to the caller's favourites, or removes it. Audited as PERSONA_(UN)FAVOURITED.",
   security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthForWrite] as const,
   request: { params: PersonaIdParam },
   responses: {
     200: { description: "The new state", content: json(FavouriteSchema) },
@@ -167,7 +173,7 @@ export const listDeliveries = createRoute({
     "class — never a body or URL), and the circuit breaker's state.",
   ...adminOnly,
   security: bearerSecurity,
-  middleware: [requireAuth, requireAdmin] as const,
+  middleware: [requireAuthForRead, requireAdmin] as const,
   request: { params: PersonaIdParam, query: DeliveriesQuery },
   responses: {
     200: { description: "Runs and breaker", content: json(DeliveriesSchema) },

@@ -10,7 +10,7 @@ import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
 import { checkOutboundUrl, type OutboundUrlPolicy } from "../../core/outbound-url";
-import type { DbOrTx } from "../../db/client";
+import { type DbOrTx, lastStatements } from "../../db/client";
 import { newestFirst } from "../../db/order";
 import { chatRuns, type Persona, personaFavourites, personas, workspaces } from "../../db/schema";
 import type { Config } from "../../env";
@@ -201,23 +201,26 @@ export async function getPersona(
 /** Toggles the caller's favourite; a deactivated or foreign persona is 404. Audited either way. */
 export async function toggleFavourite(
   deps: Deps,
-  caller: Caller,
+  caller: Pick<Caller, "userId" | "workspaceId">,
   personaId: string,
 ): Promise<{ isFavourite: boolean }> {
-  if (!(await findVisiblePersona(deps.db, caller.workspaceId, personaId))) throw notFound();
-  return deps.db.transaction(async (tx) => {
-    const inserted = await tx
-      .insert(personaFavourites)
-      .values({ userId: caller.userId, personaId, workspaceId: caller.workspaceId })
-      .onConflictDoNothing()
-      .returning({ personaId: personaFavourites.personaId });
-    const isFavourite = inserted.length > 0;
-    if (!isFavourite) {
-      await tx
-        .delete(personaFavourites)
-        .where(and(eq(personaFavourites.userId, caller.userId), eq(personaFavourites.personaId, personaId)));
-    }
-    await recordAudit(deps, tx, {
+  if (!isUuid(personaId)) throw notFound();
+  // Two round trips behind requireAuthForWrite: the visibility check and the insert together (with the session
+  // check), then the delete when it was already a favourite, and the audit, with COMMIT.
+  const outcome = await deps.db.transaction(async (tx) => {
+    const [visible, inserted] = await Promise.allSettled([
+      findVisiblePersona(tx, caller.workspaceId, personaId),
+      tx
+        .insert(personaFavourites)
+        .values({ userId: caller.userId, personaId, workspaceId: caller.workspaceId })
+        .onConflictDoNothing()
+        .returning({ personaId: personaFavourites.personaId }),
+    ]);
+    if (visible.status === "rejected") throw visible.reason;
+    if (!visible.value) throw notFound(); // an insert for a persona out of sight rolls back with it
+    if (inserted.status === "rejected") throw inserted.reason;
+    const isFavourite = inserted.value.length > 0;
+    const audit = recordAudit(deps, tx, {
       type: isFavourite ? "PERSONA_FAVOURITED" : "PERSONA_UNFAVOURITED",
       workspaceId: caller.workspaceId,
       actorUserId: caller.userId,
@@ -225,8 +228,13 @@ export async function toggleFavourite(
       targetId: personaId,
       data: { via: "POST /api/personas/{id}/favourite" },
     });
-    return { isFavourite };
+    const unfavourite = tx
+      .delete(personaFavourites)
+      .where(and(eq(personaFavourites.userId, caller.userId), eq(personaFavourites.personaId, personaId)));
+    return { isFavourite, last: lastStatements(isFavourite ? [audit] : [unfavourite, audit]) };
   });
+  await outcome.last.results;
+  return { isFavourite: outcome.isFavourite };
 }
 
 // --- management ---------------------------------------------------------------------------------------------
@@ -487,19 +495,20 @@ export async function deactivatePersona(deps: Deps, caller: Caller, personaId: s
  */
 export async function listDeliveries(
   deps: Deps,
-  caller: Caller,
+  caller: Pick<Caller, "workspaceId">,
   personaId: string,
   query: { limit: number; cursor?: string },
 ): Promise<DeliveriesDto> {
-  if (!(await findVisiblePersona(deps.db, caller.workspaceId, personaId))) throw notFound();
   const conditions: SQL[] = [eq(chatRuns.personaId, personaId), eq(chatRuns.workspaceId, caller.workspaceId)];
   if (query.cursor) {
     const [startedAt, id] = decodeCursor(query.cursor, 2) as [string, string];
     if (!isUuid(id) || Number.isNaN(Date.parse(startedAt))) decodeCursor("", 2);
     conditions.push(sql`(${chatRuns.startedAt}, ${chatRuns.id}) < (${startedAt}::timestamptz, ${id}::uuid)`);
   }
-  const gate = deps.env.PERSONA_GATE.get(deps.env.PERSONA_GATE.idFromName(personaId));
-  const [rows, breaker] = await Promise.all([
+  // The visibility check and the page in one flight (the session check's, with readAfterAuth): the page is
+  // scoped to the caller's workspace, so it is empty for a foreign persona and dropped with the 404 anyway.
+  const [visible, rows] = await Promise.all([
+    findVisiblePersona(deps.db, caller.workspaceId, personaId),
     deps.db
       .select({
         run: chatRuns,
@@ -510,8 +519,10 @@ export async function listDeliveries(
       .where(and(...conditions))
       .orderBy(newestFirst(chatRuns.startedAt), newestFirst(chatRuns.id))
       .limit(query.limit + 1),
-    gate.status(),
   ]);
+  if (!visible) throw notFound();
+  // Only a persona's own gate is asked (no Durable Object is created for an id that names nothing).
+  const breaker = await deps.env.PERSONA_GATE.get(deps.env.PERSONA_GATE.idFromName(personaId)).status();
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
   return {

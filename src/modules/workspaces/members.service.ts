@@ -8,15 +8,21 @@ import { and, asc, desc, eq, ilike, or, type SQL, sql } from "drizzle-orm";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid } from "../../core/ids";
-import type { Transaction } from "../../db/client";
+import { lastStatements, type Transaction } from "../../db/client";
 import { type User, type UserRole, users } from "../../db/schema";
 import type { AuthContext } from "../../middleware/auth";
 import { recordAudit } from "../audit/audit.service";
-import { revokeUserSessions } from "../auth/sessions.service";
+import { revokeMemberSessions } from "../auth/sessions.service";
 import type { UserDto } from "../users/users.schemas";
 import { toSignedUserDto } from "../users/users.service";
 import type { ListMembersInput, MemberSort } from "./workspaces.schemas";
-import { assertAdminRemains, assertStillAdmin, lockWorkspace, notFound } from "./workspaces.service";
+import {
+  assertAdminRemainsAmong,
+  assertStillAdmin,
+  lockWorkspace,
+  notFound,
+  otherActiveMembers,
+} from "./workspaces.service";
 
 /** A member as lists and details show it: the user DTO with a signed avatar URL. */
 export const toMemberDto = (deps: Pick<Deps, "config">, user: User): Promise<UserDto> =>
@@ -164,21 +170,30 @@ export async function getMember(deps: Deps, workspaceId: string, userId: string)
 
 export type MemberChange = { role?: UserRole; status?: "ACTIVE" | "DEACTIVATED" };
 
+type Actor = Pick<AuthContext, "userId" | "workspaceId">;
+
 /**
- * Locks the workspace, re-checks the acting admin, and loads the target member (404 unless it is a user of
- * this workspace). Every membership change starts here.
+ * Everything a membership change decides on, in one flight (the first, beside the session check behind
+ * requireAuthForWrite): the workspace lock, the acting admin re-read, the target member locked (404 unless it
+ * is a user of this workspace) and the other ACTIVE members. Postgres runs them in this order, so all but
+ * the lock are read under it. `revokeSessions` also revokes the target's sessions in that flight: only when
+ * the change deactivates, and undone with the rest when a rule refuses it.
  */
-async function lockForChange(tx: Transaction, auth: AuthContext, userId: string): Promise<User> {
+async function readForChange(tx: Transaction, auth: Actor, userId: string, revokeSessions?: string) {
   if (!isUuid(userId)) throw notFound();
-  await lockWorkspace(tx, auth.workspaceId);
-  await assertStillAdmin(tx, auth);
-  const [target] = await tx
-    .select()
-    .from(users)
-    .where(and(eq(users.id, userId), eq(users.workspaceId, auth.workspaceId)))
-    .for("update");
+  const [, , [target], others, revoked] = await Promise.all([
+    lockWorkspace(tx, auth.workspaceId),
+    assertStillAdmin(tx, auth),
+    tx
+      .select()
+      .from(users)
+      .where(and(eq(users.id, userId), eq(users.workspaceId, auth.workspaceId)))
+      .for("update"),
+    otherActiveMembers(tx, auth.workspaceId, userId),
+    revokeSessions ? revokeMemberSessions(tx, auth.workspaceId, userId, revokeSessions) : undefined,
+  ]);
   if (!target) throw notFound();
-  return target;
+  return { target, others, sessionsRevoked: revoked?.length ?? 0 };
 }
 
 /** Refuses to touch the status of an account its owner scheduled for deletion (only they can cancel it). */
@@ -196,76 +211,85 @@ function assertStatusChangeable(target: User) {
  * remain is 409 LAST_ADMIN (judged under the workspace lock, so concurrent requests cannot both pass).
  * Deactivation revokes every session at once. One audit event per effective change: ROLE_CHANGED,
  * DEACTIVATE_ACCOUNT, REACTIVATE_ACCOUNT, each with `data.via` naming the route. Unchanged values are no-ops.
+ * Two round trips: `readForChange`, then the update and its audit events together with COMMIT.
  */
 export async function updateMember(
   deps: Deps,
-  auth: AuthContext,
+  auth: Actor,
   userId: string,
   change: MemberChange,
   via: string,
 ): Promise<UserDto> {
-  const updated = await deps.db.transaction(async (tx) => {
-    const target = await lockForChange(tx, auth, userId);
+  const deactivating = change.status === "DEACTIVATED";
+  const outcome = await deps.db.transaction(async (tx) => {
+    const { target, others, sessionsRevoked } = await readForChange(
+      tx,
+      auth,
+      userId,
+      deactivating ? "deactivated_by_admin" : undefined,
+    );
     const role = change.role ?? target.role;
     let status = target.status;
     if (change.status !== undefined && change.status !== target.status) {
       assertStatusChangeable(target);
       status = change.status;
     }
-    if (role === target.role && status === target.status) return target;
+    if (role === target.role && status === target.status) return { unchanged: target };
 
     const staysActiveAdmin = role === "ADMIN" && status === "ACTIVE";
-    if (!staysActiveAdmin) await assertAdminRemains(tx, auth.workspaceId, target);
+    if (!staysActiveAdmin) assertAdminRemainsAmong(others, target);
 
-    const [row] = await tx.update(users).set({ role, status }).where(eq(users.id, target.id)).returning();
-    if (!row) throw new Error("member update returned nothing");
     const event = {
       workspaceId: auth.workspaceId,
       actorUserId: auth.userId,
       targetType: "user",
       targetId: target.id,
     };
+    const audits = [];
     if (role !== target.role) {
-      await recordAudit(deps, tx, {
-        ...event,
-        type: "ROLE_CHANGED",
-        data: { via, from: target.role, to: role },
-      });
+      audits.push(
+        recordAudit(deps, tx, { ...event, type: "ROLE_CHANGED", data: { via, from: target.role, to: role } }),
+      );
     }
     if (status === "DEACTIVATED" && target.status !== "DEACTIVATED") {
-      const sessionsRevoked = await revokeUserSessions(tx, target.id, "deactivated_by_admin");
-      await recordAudit(deps, tx, {
-        ...event,
-        type: "DEACTIVATE_ACCOUNT",
-        data: { via, sessionsRevoked },
-      });
+      audits.push(
+        recordAudit(deps, tx, { ...event, type: "DEACTIVATE_ACCOUNT", data: { via, sessionsRevoked } }),
+      );
     } else if (status === "ACTIVE" && target.status !== "ACTIVE") {
-      await recordAudit(deps, tx, { ...event, type: "REACTIVATE_ACCOUNT", data: { via } });
+      audits.push(recordAudit(deps, tx, { ...event, type: "REACTIVATE_ACCOUNT", data: { via } }));
     }
-    return row;
+    return lastStatements([
+      tx.update(users).set({ role, status }).where(eq(users.id, target.id)).returning(),
+      ...audits,
+    ]);
   });
+  const updated = "unchanged" in outcome ? outcome.unchanged : (await outcome.results)[0][0];
+  if (!updated) throw new Error("member update returned nothing");
   return toMemberDto(deps, updated);
 }
 
 /**
  * Removes a member from the workspace: DEACTIVATED and every session revoked, MEMBER_REMOVED audited (the
- * LAST_ADMIN rule applies). Removing an already deactivated member changes nothing.
+ * LAST_ADMIN rule applies). Removing an already deactivated member changes nothing. Two round trips, like
+ * `updateMember`.
  */
-export async function removeMember(deps: Deps, auth: AuthContext, userId: string): Promise<void> {
-  await deps.db.transaction(async (tx) => {
-    const target = await lockForChange(tx, auth, userId);
-    if (target.status === "DEACTIVATED") return;
+export async function removeMember(deps: Deps, auth: Actor, userId: string): Promise<void> {
+  const outcome = await deps.db.transaction(async (tx) => {
+    const { target, others, sessionsRevoked } = await readForChange(tx, auth, userId, "removed_by_admin");
+    if (target.status === "DEACTIVATED") return null; // a deactivated member has no live session either
     assertStatusChangeable(target);
-    await assertAdminRemains(tx, auth.workspaceId, target);
-    await tx.update(users).set({ status: "DEACTIVATED" }).where(eq(users.id, target.id));
-    const sessionsRevoked = await revokeUserSessions(tx, target.id, "removed_by_admin");
-    await recordAudit(deps, tx, {
-      type: "MEMBER_REMOVED",
-      workspaceId: auth.workspaceId,
-      actorUserId: auth.userId,
-      targetType: "user",
-      targetId: target.id,
-      data: { via: "removeWorkspaceMember", role: target.role, sessionsRevoked },
-    });
+    assertAdminRemainsAmong(others, target);
+    return lastStatements([
+      tx.update(users).set({ status: "DEACTIVATED" }).where(eq(users.id, target.id)),
+      recordAudit(deps, tx, {
+        type: "MEMBER_REMOVED",
+        workspaceId: auth.workspaceId,
+        actorUserId: auth.userId,
+        targetType: "user",
+        targetId: target.id,
+        data: { via: "removeWorkspaceMember", role: target.role, sessionsRevoked },
+      }),
+    ]);
   });
+  await outcome?.results;
 }

@@ -27,13 +27,19 @@ export const updateMember: RouteHandler<typeof routes.updateMember, AppEnv> = as
   const { uid } = c.req.valid("param");
   const change = c.req.valid("json");
   return c.json(
-    await members.updateMember(depsFrom(c), authOf(c), uid.toLowerCase(), change, "updateWorkspaceMember"),
+    await members.updateMember(
+      depsFrom(c),
+      tokenCallerOf(c),
+      uid.toLowerCase(),
+      change,
+      "updateWorkspaceMember",
+    ),
     200,
   );
 };
 
 export const removeMember: RouteHandler<typeof routes.removeMember, AppEnv> = async (c) => {
-  await members.removeMember(depsFrom(c), authOf(c), c.req.valid("param").uid.toLowerCase());
+  await members.removeMember(depsFrom(c), tokenCallerOf(c), c.req.valid("param").uid.toLowerCase());
   return c.body(null, 204);
 };
 

@@ -110,7 +110,7 @@ export const updateMember = createRoute({
     "Demoting or deactivating the last active admin while other members remain is 409 LAST_ADMIN. The " +
     "status of an account its owner scheduled for deletion cannot be changed (409 CONFLICT). Audited as " +
     "ROLE_CHANGED, DEACTIVATE_ACCOUNT or REACTIVATE_ACCOUNT.",
-  ...adminRoute,
+  ...adminWriteRoute,
   request: { params: MemberParams, body: { required: true, content: json(UpdateMemberBody) } },
   responses: {
     200: { description: "The member after the change", content: json(MemberSchema) },
@@ -127,7 +127,7 @@ export const removeMember = createRoute({
   description:
     "Admins. The member is deactivated and every session revoked (MEMBER_REMOVED); the LAST_ADMIN rule " +
     "applies. Removing an already deactivated member changes nothing.",
-  ...adminRoute,
+  ...adminWriteRoute,
   request: { params: MemberParams },
   responses: {
     204: { description: "Removed" },

@@ -104,7 +104,14 @@ export async function assertAdminRemains(
   workspaceId: string,
   user: { id: string; role: UserRole; status: UserStatus },
 ): Promise<{ soleMember: boolean }> {
-  const others = await otherActiveMembers(tx, workspaceId, user.id);
+  return assertAdminRemainsAmong(await otherActiveMembers(tx, workspaceId, user.id), user);
+}
+
+/** `assertAdminRemains` on counts already read (`otherActiveMembers`, under the workspace lock). */
+export function assertAdminRemainsAmong(
+  others: { members: number; admins: number },
+  user: { role: UserRole; status: UserStatus },
+): { soleMember: boolean } {
   if (user.role === "ADMIN" && user.status === "ACTIVE" && others.members > 0 && others.admins === 0) {
     throw new ApiError(
       "LAST_ADMIN",
