@@ -273,6 +273,11 @@ export type LastStatements<T> = { readonly results: Promise<T> };
 export function lastStatements<const T extends readonly PromiseLike<unknown>[]>(
   statements: T,
 ): LastStatements<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  if (statements.some((statement) => statement instanceof Promise)) {
+    // A promise (an async function's result) may still be awaiting something and write after COMMIT, outside
+    // the transaction: only statements not yet started are accepted.
+    throw new Error("lastStatements takes statements (query builders), not promises");
+  }
   const results = Promise.all(statements.map(issue)) as Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }>;
   results.catch(() => {}); // the COMMIT reports it
   return { results };

@@ -95,19 +95,22 @@ export type EmailParams<T extends EmailTemplate> = Extract<EmailInput, { templat
  * @returns the delivery id.
  */
 export async function queueEmail(db: DbOrTx, config: Config, input: EmailInput): Promise<string> {
+  const row = await emailRow(config, input);
+  await db.insert(emailDeliveries).values(row);
+  return row.id;
+}
+
+/**
+ * The `email_deliveries` row `queueEmail` inserts, with its secret params already encrypted: for a transaction
+ * that writes it among its last statements (`lastStatements`), where nothing may still be awaiting crypto.
+ */
+export async function emailRow(config: Config, input: EmailInput) {
   const { recipient, params, secretParams } = parseEmailInput(input);
   const id = newId();
   const secretParamsEncrypted = secretParams
     ? await encrypt(config.ENCRYPTION_KEY, "email-params", JSON.stringify(secretParams), id)
     : null;
-  await db.insert(emailDeliveries).values({
-    id,
-    recipient,
-    template: input.template,
-    params,
-    secretParamsEncrypted,
-  });
-  return id;
+  return { id, recipient, template: input.template, params, secretParamsEncrypted };
 }
 
 /** Cloudflare Queues accepts at most 100 messages per sendBatch call. */

@@ -47,7 +47,6 @@ const OVER_TARGET: Record<string, number> = {
   "POST /api/conversations/{id}/share": 3,
   "POST /api/personas": 6,
   "POST /api/workspaces/{id}/delete": 8,
-  "POST /api/workspaces/{id}/members": 7,
 };
 
 /** Not asserted here, with the reason (their counts are still printed). */

@@ -6,7 +6,7 @@ import type * as routes from "./invitations.routes";
 import * as invitations from "./invitations.service";
 
 export const inviteMember: RouteHandler<typeof routes.inviteMember, AppEnv> = async (c) =>
-  c.json(await invitations.inviteMember(depsFrom(c), authOf(c), c.req.valid("json")), 201);
+  c.json(await invitations.inviteMember(depsFrom(c), tokenCallerOf(c), c.req.valid("json")), 201);
 
 export const listInvitations: RouteHandler<typeof routes.listInvitations, AppEnv> = async (c) =>
   c.json({ items: await invitations.listInvitations(depsFrom(c), authOf(c).workspaceId) }, 200);

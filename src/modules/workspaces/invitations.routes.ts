@@ -32,7 +32,7 @@ export const inviteMember = createRoute({
     "is active at once; an existing account accepts with POST /api/auth/accept-invitation. Inviting an " +
     "address again replaces its open invitation (new link and expiry; the old link stops working). An " +
     "address that already belongs to this workspace is 409 ALREADY_MEMBER.",
-  ...adminRoute,
+  ...adminWriteRoute,
   request: { params: WorkspaceIdParam, body: { required: true, content: json(InviteMemberBody) } },
   responses: {
     201: { description: "Invitation sent", content: json(InvitationSchema) },

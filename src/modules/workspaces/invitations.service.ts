@@ -12,6 +12,7 @@ import { errorFields } from "../../core/logger";
 import { lastStatements, type Transaction } from "../../db/client";
 import {
   conversations,
+  emailDeliveries,
   type Invitation,
   invitations,
   personaFavourites,
@@ -19,7 +20,7 @@ import {
   type Workspace,
   workspaces,
 } from "../../db/schema";
-import { dispatchEmails, queueEmail } from "../../email/outbox";
+import { dispatchEmails, emailRow } from "../../email/outbox";
 import type { AuthContext } from "../../middleware/auth";
 import { recordAudit } from "../audit/audit.service";
 import { signAccessToken } from "../auth/access-token";
@@ -57,16 +58,56 @@ const isOpen = and(isNull(invitations.acceptedAt), isNull(invitations.revokedAt)
  */
 export async function inviteMember(
   deps: Deps,
-  auth: AuthContext,
+  auth: Pick<AuthContext, "userId" | "workspaceId">,
   input: InviteMemberInput,
 ): Promise<InvitationDto> {
   const token = randomToken();
   const tokenHash = await hashToken(token);
+  const expiresAt = sql`now() + make_interval(days => ${INVITATION_TTL_DAYS})`;
+  // Two round trips behind requireAuthForWrite. First (with the session check): the membership check, the
+  // names the mail needs and the upsert, which rolls back when the address turns out to be a member. Then the
+  // audit event and the mail's outbox row, together with COMMIT.
   const { invitation, emailIds } = await deps.db.transaction(async (tx) => {
-    const [member] = await tx
-      .select({ status: users.status })
-      .from(users)
-      .where(and(eq(users.email, input.email), eq(users.workspaceId, auth.workspaceId)));
+    const [[member], [workspace], [inviter], [row]] = await Promise.all([
+      tx
+        .select({ status: users.status })
+        .from(users)
+        .where(and(eq(users.email, input.email), eq(users.workspaceId, auth.workspaceId))),
+      tx.select({ name: workspaces.name }).from(workspaces).where(eq(workspaces.id, auth.workspaceId)),
+      tx
+        .select({ name: users.name })
+        .from(users)
+        .where(and(eq(users.id, auth.userId), eq(users.workspaceId, auth.workspaceId))),
+      tx
+        .insert(invitations)
+        .values({
+          workspaceId: auth.workspaceId,
+          email: input.email,
+          role: input.role,
+          tokenHash,
+          invitedBy: auth.userId,
+          expiresAt,
+        })
+        .onConflictDoUpdate({
+          target: [invitations.workspaceId, invitations.email],
+          targetWhere: isOpen,
+          set: { role: input.role, tokenHash, invitedBy: auth.userId, expiresAt, createdAt: sql`now()` },
+        })
+        // xmax is non-zero on a row the upsert updated: tells a re-invitation from a first one.
+        .returning({
+          id: invitations.id,
+          workspaceId: invitations.workspaceId,
+          email: invitations.email,
+          role: invitations.role,
+          tokenHash: invitations.tokenHash,
+          invitedBy: invitations.invitedBy,
+          expiresAt: invitations.expiresAt,
+          acceptedAt: invitations.acceptedAt,
+          revokedAt: invitations.revokedAt,
+          createdAt: invitations.createdAt,
+          replaced: sql<boolean>`(xmax::text <> '0')`,
+        }),
+    ]);
     if (member) {
       throw new ApiError(
         "ALREADY_MEMBER",
@@ -75,60 +116,28 @@ export async function inviteMember(
           : "This address already belongs to a member of this workspace.",
       );
     }
-    const [workspace] = await tx
-      .select({ name: workspaces.name })
-      .from(workspaces)
-      .where(eq(workspaces.id, auth.workspaceId));
     if (!workspace) throw notFound();
-
-    const expiresAt = sql`now() + make_interval(days => ${INVITATION_TTL_DAYS})`;
-    const [row] = await tx
-      .insert(invitations)
-      .values({
-        workspaceId: auth.workspaceId,
-        email: input.email,
-        role: input.role,
-        tokenHash,
-        invitedBy: auth.userId,
-        expiresAt,
-      })
-      .onConflictDoUpdate({
-        target: [invitations.workspaceId, invitations.email],
-        targetWhere: isOpen,
-        set: { role: input.role, tokenHash, invitedBy: auth.userId, expiresAt, createdAt: sql`now()` },
-      })
-      // xmax is non-zero on a row the upsert updated: tells a re-invitation from a first one.
-      .returning({
-        id: invitations.id,
-        workspaceId: invitations.workspaceId,
-        email: invitations.email,
-        role: invitations.role,
-        tokenHash: invitations.tokenHash,
-        invitedBy: invitations.invitedBy,
-        expiresAt: invitations.expiresAt,
-        acceptedAt: invitations.acceptedAt,
-        revokedAt: invitations.revokedAt,
-        createdAt: invitations.createdAt,
-        replaced: sql<boolean>`(xmax::text <> '0')`,
-      });
     if (!row) throw new Error("invitation upsert returned nothing");
     const { replaced, ...invitation } = row;
 
-    await recordAudit(deps, tx, {
-      type: "MEMBER_INVITED",
-      workspaceId: auth.workspaceId,
-      actorUserId: auth.userId,
-      targetType: "invitation",
-      targetId: invitation.id,
-      data: { via: "inviteWorkspaceMember", email: input.email, role: input.role, replaced },
-    });
-    const mailId = await queueEmail(tx, deps.config, {
+    const mail = await emailRow(deps.config, {
       to: input.email,
       template: "invitation",
-      params: { workspaceName: workspace.name, inviterName: auth.name, role: input.role },
+      params: { workspaceName: workspace.name, inviterName: inviter?.name ?? null, role: input.role },
       secretParams: { token },
     });
-    return { invitation, emailIds: [mailId] };
+    lastStatements([
+      recordAudit(deps, tx, {
+        type: "MEMBER_INVITED",
+        workspaceId: auth.workspaceId,
+        actorUserId: auth.userId,
+        targetType: "invitation",
+        targetId: invitation.id,
+        data: { via: "inviteWorkspaceMember", email: input.email, role: input.role, replaced },
+      }),
+      tx.insert(emailDeliveries).values(mail),
+    ]);
+    return { invitation, emailIds: [mail.id] };
   });
   await dispatchEmails(deps.env, deps.log, emailIds);
   return toInvitationDto(invitation);
