@@ -39,9 +39,7 @@ const DEFAULT_TARGET = 2;
 const OVER_TARGET: Record<string, number> = {
   "DELETE /api/conversations/{id}": 3,
   "DELETE /api/conversations/{id}/shares/{shareId}": 6,
-  "DELETE /api/personas/{id}": 5,
   "GET /api/conversations/{id}/shares": 3,
-  "PATCH /api/personas/{id}": 6,
   "POST /api/auth/rotate-keys": 10,
   "POST /api/conversations": 3,
   "POST /api/conversations/{id}/share": 3,

@@ -1,9 +1,16 @@
 import type { RouteHandler } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
-import { authOf, readAfterAuth, tokenCallerOf } from "../../middleware/auth";
+import { authOf, authReady, readAfterAuth, tokenCallerOf } from "../../middleware/auth";
 import type * as routes from "./personas.routes";
 import * as personas from "./personas.service";
+
+/** The caller of a requireAuthForWrite management route: the token's identity, the checked role later. */
+const managerOf = (c: Context<AppEnv>): personas.Manager => ({
+  ...tokenCallerOf(c),
+  authorized: () => authReady(c),
+});
 
 export const listPersonas: RouteHandler<typeof routes.listPersonas, AppEnv> = async (c) =>
   c.json(
@@ -22,12 +29,12 @@ export const createPersona: RouteHandler<typeof routes.createPersona, AppEnv> = 
 
 export const updatePersona: RouteHandler<typeof routes.updatePersona, AppEnv> = async (c) =>
   c.json(
-    await personas.updatePersona(depsFrom(c), authOf(c), c.req.valid("param").id, c.req.valid("json")),
+    await personas.updatePersona(depsFrom(c), managerOf(c), c.req.valid("param").id, c.req.valid("json")),
     200,
   );
 
 export const deletePersona: RouteHandler<typeof routes.deletePersona, AppEnv> = async (c) => {
-  await personas.deactivatePersona(depsFrom(c), authOf(c), c.req.valid("param").id);
+  await personas.deactivatePersona(depsFrom(c), managerOf(c), c.req.valid("param").id);
   return c.body(null, 204);
 };
 

@@ -1,14 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
-import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../../core/app-env";
 import { ApiError } from "../../core/errors";
 import { AUTHENTICATED_ERRORS, adminOnly, bearerSecurity, errorResponses } from "../../core/openapi";
 import {
-  authOf,
   requireAdmin,
   requireAuth,
   requireAuthForRead,
   requireAuthForWrite,
+  requireCaller,
 } from "../../middleware/auth";
 import {
   CreatePersonaBody,
@@ -26,15 +24,14 @@ import {
 const json = <T>(schema: T) => ({ "application/json": { schema } });
 
 /**
- * After `requireAuth`: workspace ADMINs and platform admins may manage personas (the service then checks the
- * scope: global personas need a platform admin). Everyone else is refused before the body is read.
+ * After `requireAuth` or `requireAuthForWrite`: workspace ADMINs and platform admins may manage personas (the
+ * service then checks the scope: global personas need a platform admin). Everyone else is refused with 403,
+ * whatever the body, and nothing commits.
  */
-export const requirePersonaManager = createMiddleware<AppEnv>(async (c, next) => {
-  const auth = authOf(c);
+export const requirePersonaManager = requireCaller((auth) => {
   if (auth.role !== "ADMIN" && !auth.isPlatformAdmin) {
     throw new ApiError("FORBIDDEN", "Only administrators manage personas.");
   }
-  await next();
 });
 
 export const listPersonas = createRoute({
@@ -128,7 +125,7 @@ export const updatePersona = createRoute({
     "changes bump `version`. `rotateWebhookSecret: true` generates a new secret, returned once.",
   ...adminOnly,
   security: bearerSecurity,
-  middleware: [requireAuth, requirePersonaManager] as const,
+  middleware: [requireAuthForWrite, requirePersonaManager] as const,
   request: { params: PersonaIdParam, body: { required: true, content: json(UpdatePersonaBody) } },
   responses: {
     200: { description: "The updated persona", content: json(PersonaWithSecretSchema) },
@@ -154,7 +151,7 @@ export const deletePersona = createRoute({
     "keep their history. Same roles as PATCH.",
   ...adminOnly,
   security: bearerSecurity,
-  middleware: [requireAuth, requirePersonaManager] as const,
+  middleware: [requireAuthForWrite, requirePersonaManager] as const,
   request: { params: PersonaIdParam },
   responses: {
     204: { description: "Deactivated" },

@@ -181,7 +181,14 @@ export async function getPersona(
   personaId: string,
 ): Promise<PersonaDto> {
   if (!isUuid(personaId)) throw notFound();
-  const [row] = await deps.db
+  const [row] = await personaDtoRow(deps.db, caller, personaId);
+  if (!row) throw notFound();
+  return toPersonaDto(row, row);
+}
+
+/** GET's row of one visible persona (favourite flag, availability), as a statement not yet run. */
+function personaDtoRow(db: DbOrTx, caller: Pick<Caller, "userId" | "workspaceId">, personaId: string) {
+  return db
     .select({
       ...publicColumns,
       isFavourite: sql<boolean>`(${personaFavourites.userId} IS NOT NULL)`,
@@ -194,8 +201,6 @@ export async function getPersona(
     )
     .where(and(eq(personas.id, personaId), visibleTo(caller.workspaceId)))
     .limit(1);
-  if (!row) throw notFound();
-  return toPersonaDto(row, row);
 }
 
 /** Toggles the caller's favourite; a deactivated or foreign persona is 404. Audited either way. */
@@ -239,7 +244,7 @@ export async function toggleFavourite(
 
 // --- management ---------------------------------------------------------------------------------------------
 
-function assertCanManage(caller: Caller, workspaceId: string | null) {
+function assertCanManage(caller: Pick<Caller, "role" | "isPlatformAdmin">, workspaceId: string | null) {
   if (workspaceId === null && !caller.isPlatformAdmin) {
     throw new ApiError("FORBIDDEN", "Only platform administrators manage global personas.");
   }
@@ -372,17 +377,30 @@ export async function createPersona(
  * The persona the caller may manage, locked for the change. Not visible (foreign, deactivated, unknown) →
  * 404; visible but the caller's role is too low → 403.
  */
-async function lockManageable(tx: DbOrTx, caller: Caller, personaId: string): Promise<Persona> {
+async function lockManageable(tx: DbOrTx, manager: Manager, personaId: string): Promise<Persona> {
   if (!isUuid(personaId)) throw notFound();
-  const [row] = await tx
-    .select()
-    .from(personas)
-    .where(and(eq(personas.id, personaId), visibleTo(caller.workspaceId)))
-    .for("update");
+  // The lock travels with the session check (requireAuthForWrite); the rule needs the checked role, which
+  // has arrived by then (the check was written first), so waiting for it costs no round trip.
+  const [[row], caller] = await Promise.all([
+    tx
+      .select()
+      .from(personas)
+      .where(and(eq(personas.id, personaId), visibleTo(manager.workspaceId)))
+      .for("update"),
+    manager.authorized(),
+  ]);
   if (!row) throw notFound();
   assertCanManage(caller, row.workspaceId);
   return row;
 }
+
+/**
+ * Who manages personas on a requireAuthForWrite route: the token's identity at once, and the checked role
+ * (workspace ADMIN, platform admin) once the session check has answered.
+ */
+export type Manager = Pick<Caller, "userId" | "workspaceId"> & {
+  authorized: () => Promise<Pick<Caller, "role" | "isPlatformAdmin">>;
+};
 
 const PROFILE_FIELDS = [
   "name",
@@ -404,7 +422,7 @@ const PROFILE_FIELDS = [
  */
 export async function updatePersona(
   deps: Deps,
-  caller: Caller,
+  caller: Manager,
   personaId: string,
   input: UpdatePersonaInput,
 ): Promise<PersonaDto & { webhookSecret?: string }> {
@@ -413,7 +431,9 @@ export async function updatePersona(
   const rotatedSecret = input.rotateWebhookSecret ? generateWebhookSecret() : undefined;
   const newSecret = input.webhookSecret ?? rotatedSecret;
   try {
-    await deps.db.transaction(async (tx) => {
+    // Two round trips: the lock (with the session check), then the update, its audit and GET's read-back
+    // together with COMMIT.
+    const outcome = await deps.db.transaction(async (tx) => {
       const current = await lockManageable(tx, caller, personaId);
       const changes: Partial<typeof personas.$inferInsert> = {};
       const changed: string[] = [];
@@ -442,22 +462,29 @@ export async function updatePersona(
         );
         changed.push("webhookSecret");
       }
-      if (changed.length === 0) return;
-      await tx
-        .update(personas)
-        .set({ ...changes, ...(profileChanged ? { version: sql`${personas.version} + 1` } : {}) })
-        .where(eq(personas.id, personaId));
-      await recordAudit(deps, tx, {
-        type: "PERSONA_UPDATED",
-        workspaceId: current.workspaceId,
-        actorUserId: caller.userId,
-        targetType: "persona",
-        targetId: personaId,
-        data: { via: "PATCH /api/personas/{id}", fields: changed },
-      });
+      // Read back like GET does (favourite flag, breaker mirror), after the update (statements run in order).
+      const readBack = personaDtoRow(tx, caller, personaId);
+      if (changed.length === 0) return lastStatements([readBack]);
+      return lastStatements([
+        tx
+          .update(personas)
+          .set({ ...changes, ...(profileChanged ? { version: sql`${personas.version} + 1` } : {}) })
+          .where(eq(personas.id, personaId)),
+        recordAudit(deps, tx, {
+          type: "PERSONA_UPDATED",
+          workspaceId: current.workspaceId,
+          actorUserId: caller.userId,
+          targetType: "persona",
+          targetId: personaId,
+          data: { via: "PATCH /api/personas/{id}", fields: changed },
+        }),
+        readBack,
+      ]);
     });
-    // Read back like GET does (favourite flag, breaker mirror); the persona is still visible.
-    const dto = await getPersona(deps, caller, personaId);
+    // The read-back is the last statement either way.
+    const [row] = (await outcome.results).at(-1) as Awaited<ReturnType<typeof personaDtoRow>>;
+    if (!row) throw notFound();
+    const dto = toPersonaDto(row, row);
     return rotatedSecret ? { ...dto, webhookSecret: rotatedSecret } : dto;
   } catch (error) {
     if (isUniqueViolation(error)) throw slugTaken();
@@ -469,21 +496,24 @@ export async function updatePersona(
  * Deactivates a persona (DELETE): from now on it behaves as missing everywhere. Its slug is renamed out of
  * the way, so the scope can reuse it; conversations keep pointing at the row.
  */
-export async function deactivatePersona(deps: Deps, caller: Caller, personaId: string): Promise<void> {
+export async function deactivatePersona(deps: Deps, caller: Manager, personaId: string): Promise<void> {
+  // Two round trips: the lock (with the session check), then the update and its audit with COMMIT.
   await deps.db.transaction(async (tx) => {
     const current = await lockManageable(tx, caller, personaId);
-    await tx
-      .update(personas)
-      .set({ isActive: false, slug: `${current.slug.slice(0, 48)}-deleted-${randomSuffix()}` })
-      .where(eq(personas.id, personaId));
-    await recordAudit(deps, tx, {
-      type: "PERSONA_UPDATED",
-      workspaceId: current.workspaceId,
-      actorUserId: caller.userId,
-      targetType: "persona",
-      targetId: personaId,
-      data: { via: "DELETE /api/personas/{id}", deactivated: true, slug: current.slug },
-    });
+    return lastStatements([
+      tx
+        .update(personas)
+        .set({ isActive: false, slug: `${current.slug.slice(0, 48)}-deleted-${randomSuffix()}` })
+        .where(eq(personas.id, personaId)),
+      recordAudit(deps, tx, {
+        type: "PERSONA_UPDATED",
+        workspaceId: current.workspaceId,
+        actorUserId: caller.userId,
+        targetType: "persona",
+        targetId: personaId,
+        data: { via: "DELETE /api/personas/{id}", deactivated: true, slug: current.slug },
+      }),
+    ]);
   });
 }
 
