@@ -1,3 +1,4 @@
+import { DrizzleQueryError } from "drizzle-orm";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { isDatabaseUnavailable } from "../db/client";
@@ -26,6 +27,7 @@ export function handleError(error: unknown, c: Context<AppEnv>): Response {
 function wrappedApiError(error: unknown): ApiError | undefined {
   for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof ApiError) return e;
+    if (!(e instanceof DrizzleQueryError)) return undefined; // only unwrap what the driver wrapped
   }
   return undefined;
 }

@@ -215,21 +215,38 @@ class TransactionConnection implements Queryable {
 
   /** The first statement of this transaction that failed: what a COMMIT answered with ROLLBACK is about. */
   private failure: unknown;
+  /**
+   * Set once COMMIT or ROLLBACK was asked for: a statement after it would autocommit outside the transaction
+   * (and outside the commit hold) or slip into the connection's next one, so it is refused.
+   */
+  private ended = false;
+  readonly release: () => void;
 
   constructor(
     private readonly send: (config: QueryConfig, values?: unknown[]) => Promise<Result>,
     private readonly committable: () => Promise<void>,
-    readonly release: () => void,
-  ) {}
+    release: () => void,
+  ) {
+    this.release = () => {
+      this.ended = true;
+      release();
+    };
+  }
 
   async query(config: QueryConfig, values?: unknown[]): Promise<Result> {
     const text = config.text.trim().toLowerCase();
+    if (text === "rollback") {
+      this.ended = true;
+      return this.send(config, values);
+    }
+    if (this.ended) throw new Error("a statement after its transaction ended");
     if (this.begin === null && text.startsWith("begin")) {
       this.begin = this.send(config, values);
       this.begin.catch(() => {}); // observed below, at the first statement's end or at COMMIT
       return { command: "BEGIN", rowCount: null, rows: [], fields: [], oid: 0 };
     }
-    if (text === "commit") {
+    if (text === "commit" || text === "end") {
+      this.ended = true;
       await this.begin;
       await this.committable(); // a refused check throws here: drizzle then sends ROLLBACK
       const result = await this.send(config, values);

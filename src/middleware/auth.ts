@@ -247,13 +247,17 @@ export function tokenCallerOf(c: Context<AppEnv>): TokenCaller {
 
 /** The auth context once the session check (and every check added after it) has passed; throws its error. */
 export async function authReady(c: Context<AppEnv>): Promise<AuthContext> {
-  const known = c.get("auth");
-  if (known) return known;
-  const pending = c.get("authPending");
-  if (!pending) throw new Error("authReady(c) on a route without requireAuth");
-  const auth = await pending;
-  c.set("auth", auth);
-  return auth;
+  for (;;) {
+    const pending = c.get("authPending");
+    if (!pending) throw new Error("authReady(c) on a route without requireAuth");
+    const auth = await pending;
+    // A caller rule added while this waited (requireCaller chains onto the pending check) must hold too:
+    // only the latest check settles the context.
+    if (c.get("authPending") === pending) {
+      c.set("auth", auth);
+      return auth;
+    }
+  }
 }
 
 /**

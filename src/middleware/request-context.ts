@@ -36,8 +36,12 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
     const duration = performance.now() - started;
     // Timing on the credential routes would help an attacker tell accounts apart (DESIGN.md "Enumeration");
     // an /api/auth call whose session check passed (sessions, logout…) is already its account and learns
-    // nothing. Merely sending an Authorization header to login does not count.
-    if (!c.req.path.startsWith("/api/auth") || c.get("auth")) {
+    // nothing. Merely sending an Authorization header to login does not count. A refused authenticated
+    // request gets none either: its first-flight read ran with the token's identity (an admin search timed by
+    // a member would hint at what it found).
+    const authenticated = c.get("auth") !== undefined;
+    const refused = c.get("authPending") !== undefined && !authenticated;
+    if (!refused && (!c.req.path.startsWith("/api/auth") || authenticated)) {
       c.header(
         "Server-Timing",
         `db;dur=${stats.ms.toFixed(1)};desc="${stats.roundTrips} round trips", app;dur=${duration.toFixed(1)}`,

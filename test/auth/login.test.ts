@@ -7,6 +7,7 @@ import { checkLoginLock, emailLockKey, recordLoginFailure } from "../../src/core
 import { auditEvents, sessions, users, workspaces } from "../../src/db/schema";
 import type { Env } from "../../src/env";
 import { verifyCredentials } from "../../src/modules/auth/login.service";
+import { startSession } from "../../src/modules/auth/sessions.service";
 import { withDb } from "../helpers/db";
 import { withDeps } from "../helpers/deps";
 import { createTenant, createUser, DEFAULT_PASSWORD, type TestUser, unique } from "../helpers/factories";
@@ -439,5 +440,24 @@ describe("POST /api/auth/login", () => {
     // Another IP is not affected.
     const other = await login({ email: `${unique("u")}@${domain}`, password: WRONG_PASSWORD });
     expect(other.status, describeResponse(other)).toBe(401);
+  });
+});
+
+describe("startSession (the sign-in statement)", () => {
+  it("creates no session when the password changed after it was verified (a login racing a reset)", async () => {
+    const { member } = await createTenant();
+    const [row] = await withDb((db) => db.select().from(users).where(eq(users.id, member.id)));
+    if (!row?.workspaceId || !row.passwordHash) throw new Error("fixture user without workspace or hash");
+    const input = { userId: member.id, workspaceId: row.workspaceId, method: "PASSWORD" as const };
+    const stale = await withDeps((deps) =>
+      startSession(deps, deps.db, { ...input, verifiedPasswordHash: `${row.passwordHash}-before-the-reset` }),
+    );
+    expect(stale).toBeNull();
+    const live = await withDb((db) => db.select().from(sessions).where(eq(sessions.userId, member.id)));
+    expect(live).toEqual([]);
+    const current = await withDeps((deps) =>
+      startSession(deps, deps.db, { ...input, verifiedPasswordHash: row.passwordHash ?? undefined }),
+    );
+    expect(current?.tokens.sessionId).toBeTruthy();
   });
 });

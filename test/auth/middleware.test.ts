@@ -104,6 +104,20 @@ app.post("/write-autocommit", requireAuthForWrite, async (c) => {
   return c.json({ roundTrips: c.var.dbStats.roundTrips });
 });
 app.post("/write-nothing", requireAuthForWrite, (c) => c.json({ answered: "without waiting" }));
+// A middleware that sends a statement before the caller rule is added: the rule must still hold at COMMIT.
+app.post(
+  "/write-early-statement",
+  requireAuthForWrite,
+  async (c, next) => {
+    c.var.db.execute(sql`SELECT 1`).then(
+      () => {},
+      () => {},
+    );
+    await next();
+  },
+  requireAdmin,
+  renameInTransaction,
+);
 app.onError(handleError);
 
 async function call(
@@ -408,6 +422,15 @@ describe("requireAuthForWrite (the transaction starts beside the session check; 
     const allowed = await call("/write-admin", adminSession.accessToken);
     expect(allowed.status, show(allowed)).toBe(200);
     expect(allowed.body.role).toBe("ADMIN");
+  });
+
+  it("keeps a caller rule added after an early statement started waiting for the check", async () => {
+    const { member } = await createTenant();
+    const { accessToken } = await signIn(member);
+    const before = await nameOf(member.id);
+    const res = await call("/write-early-statement", accessToken);
+    expect(res.status, show(res)).toBe(403);
+    expect(await nameOf(member.id)).toBe(before);
   });
 
   it("refuses an x-workspace-id of another workspace with 404 and commits nothing", async () => {

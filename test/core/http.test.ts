@@ -100,6 +100,14 @@ describe("response headers", () => {
     expect(login.headers.get("Server-Timing")).toBeNull();
   });
 
+  it("sends no Server-Timing on a refused request whose read ran beside the session check", async () => {
+    const { member } = await createTenant();
+    const { accessToken } = await signIn(member);
+    const refused = await api("GET", "/api/admin/users?search=a", { token: accessToken });
+    expect(refused.status, describeResponse(refused)).toBe(403);
+    expect(refused.headers.get("Server-Timing")).toBeNull();
+  });
+
   it("sends Server-Timing on /api/auth only once the session check passed, never for a bare header", async () => {
     const { member } = await createTenant();
     const { accessToken } = await signIn(member);

@@ -104,6 +104,24 @@ describe("request database client", () => {
     });
   });
 
+  it("refuses a statement on a transaction that has ended (it would run outside it)", async () => {
+    await withHandle(async ({ db }) => {
+      let leaked: Parameters<Parameters<typeof db.transaction>[0]>[0] | undefined;
+      await db.transaction(async (tx) => {
+        leaked = tx;
+        await rawRows(tx, sql`SELECT 1 AS one`);
+      });
+      if (!leaked) throw new Error("no transaction");
+      const error = await rawRows(leaked, sql`SELECT 2 AS two`).then(
+        () => null,
+        (e: Error) => e,
+      );
+      expect(String((error?.cause as Error | undefined)?.message ?? error)).toMatch(
+        /after its transaction ended/,
+      );
+    });
+  });
+
   it("rejects the transaction with a failed last statement as the cause, and stores none of it", async () => {
     await withHandle(async ({ db }) => {
       const marker = `client-test-${crypto.randomUUID()}`;

@@ -343,6 +343,20 @@ describe("DELETE /api/workspaces/{id}/members/{uid}", () => {
     expect(await auditOf(tenant.workspace.id, "MEMBER_REMOVED")).toHaveLength(1);
   });
 
+  it("touches nothing of an already deactivated member, not even a session left live", async () => {
+    const tenant = await signedTenant();
+    // Deactivated behind the API's back, with the session still live: removing must still change nothing.
+    await withDb((db) =>
+      db.update(users).set({ status: "DEACTIVATED" }).where(eq(users.id, tenant.member.id)),
+    );
+    const live = await liveSessionCount(tenant.member.id);
+    expect(live).toBeGreaterThan(0);
+    const res = await as(tenant.adminToken).delete(memberPath(tenant.workspace.id, tenant.member.id));
+    expect(res.status, describeResponse(res)).toBe(204);
+    expect(await liveSessionCount(tenant.member.id)).toBe(live);
+    expect(await auditOf(tenant.workspace.id, "MEMBER_REMOVED")).toHaveLength(0);
+  });
+
   it("refuses to remove the last active admin while others remain (409 LAST_ADMIN)", async () => {
     const tenant = await signedTenant();
     const res = await as(tenant.adminToken).delete(memberPath(tenant.workspace.id, tenant.admin.id));

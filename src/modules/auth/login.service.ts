@@ -114,8 +114,10 @@ export async function login(deps: Deps, input: LoginInput) {
     method: "PASSWORD",
     deviceLabel: input.deviceLabel,
     upgradedPasswordHash,
+    verifiedPasswordHash: user.passwordHash ?? undefined,
   });
-  // Deactivated or moved between the read and the sign-in: no session, and the answer of a wrong password.
+  // Deactivated, moved or given a new password between the read and the sign-in: no session, and the answer
+  // of a wrong password.
   if (!signedIn) throw new ApiError("INVALID_CREDENTIALS", "The email or password is wrong.");
 
   const { sessionId: _sessionId, ...pair } = signedIn.tokens;

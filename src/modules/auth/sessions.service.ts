@@ -92,6 +92,12 @@ export type NewSessionInput = {
   deviceLabel?: string | null;
   /** A re-hashed password to store with the sign-in (legacy bcrypt or older argon2 parameters upgraded). */
   upgradedPasswordHash?: string;
+  /**
+   * The stored hash the password was verified against: the sign-in happens only if it is still the stored
+   * one, so a login racing a password change or reset (which revokes every session) gets no session and
+   * does not write the old password's upgraded hash back.
+   */
+  verifiedPasswordHash?: string;
 };
 
 /**
@@ -126,6 +132,7 @@ export async function startSession(
       UPDATE users
          SET last_login_at = now(), password_hash = COALESCE(${input.upgradedPasswordHash ?? null}::text, password_hash)
        WHERE id = ${input.userId}::uuid AND workspace_id = ${input.workspaceId}::uuid AND status = 'ACTIVE'
+         AND (${input.verifiedPasswordHash ?? null}::text IS NULL OR password_hash = ${input.verifiedPasswordHash ?? null}::text)
       RETURNING id, workspace_id, last_login_at
     ), session AS (
       INSERT INTO sessions (id, workspace_id, user_id, refresh_salt, auth_time, method, user_agent, ip,
@@ -337,15 +344,22 @@ export async function revokeUserSessions(
 }
 
 /**
- * The live sessions of a member of `workspaceId` revoked, as a statement (not yet run), so a transaction can
- * issue it beside others. Resolves with the revoked ids.
+ * The live sessions of a member of `workspaceId` who is not DEACTIVATED yet, revoked, as a statement (not
+ * yet run), so a transaction can issue it beside the reads that decide the change. Resolves with the revoked
+ * ids. An already deactivated member's change is a no-op, so nothing of theirs is touched then.
  */
 export function revokeMemberSessions(db: DbOrTx, workspaceId: string, userId: string, reason: string) {
   return db
     .update(sessions)
     .set({ revokedAt: sql`now()`, revokeReason: reason })
     .where(
-      and(eq(sessions.userId, userId), eq(sessions.workspaceId, workspaceId), isNull(sessions.revokedAt)),
+      and(
+        eq(sessions.userId, userId),
+        eq(sessions.workspaceId, workspaceId),
+        isNull(sessions.revokedAt),
+        sql`EXISTS (SELECT 1 FROM users u WHERE u.id = ${userId} AND u.workspace_id = ${workspaceId}
+          AND u.status <> 'DEACTIVATED')`,
+      ),
     )
     .returning({ id: sessions.id });
 }

@@ -38,10 +38,11 @@ export const deletePersona: RouteHandler<typeof routes.deletePersona, AppEnv> = 
   return c.body(null, 204);
 };
 
-export const listDeliveries: RouteHandler<typeof routes.listDeliveries, AppEnv> = async (c) =>
-  c.json(
-    await readAfterAuth(c, (caller) =>
-      personas.listDeliveries(depsFrom(c), caller, c.req.valid("param").id, c.req.valid("query")),
-    ),
-    200,
+export const listDeliveries: RouteHandler<typeof routes.listDeliveries, AppEnv> = async (c) => {
+  const personaId = c.req.valid("param").id;
+  const page = await readAfterAuth(c, (caller) =>
+    personas.listDeliveries(depsFrom(c), caller, personaId, c.req.valid("query")),
   );
+  // After the check (readAfterAuth returned) and the 404: the gate is asked only for a caller allowed to.
+  return c.json({ breaker: await personas.personaBreaker(depsFrom(c), personaId), ...page }, 200);
+};

@@ -520,15 +520,27 @@ export async function deactivatePersona(deps: Deps, caller: Manager, personaId: 
 // --- deliveries ---------------------------------------------------------------------------------------------
 
 /**
- * The caller's workspace's recent chat runs for a visible persona, newest first, and the breaker as the
- * PersonaGate sees it now. Runs of other workspaces (global personas are shared) are never included.
+ * The breaker as the persona's PersonaGate sees it now. Asking settles the gate's state (a write in the
+ * object), so only for a visible persona and an authorised caller.
+ */
+export function personaBreaker(
+  deps: Pick<Deps, "env">,
+  personaId: string,
+): Promise<DeliveriesDto["breaker"]> {
+  return deps.env.PERSONA_GATE.get(deps.env.PERSONA_GATE.idFromName(personaId)).status();
+}
+
+/**
+ * The caller's workspace's recent chat runs for a visible persona, newest first (database only: it may run
+ * beside the session check, see readAfterAuth). Runs of other workspaces (global personas are shared) are
+ * never included. The breaker comes from `personaBreaker`, once the caller is known.
  */
 export async function listDeliveries(
   deps: Deps,
   caller: Pick<Caller, "workspaceId">,
   personaId: string,
   query: { limit: number; cursor?: string },
-): Promise<DeliveriesDto> {
+): Promise<Omit<DeliveriesDto, "breaker">> {
   const conditions: SQL[] = [eq(chatRuns.personaId, personaId), eq(chatRuns.workspaceId, caller.workspaceId)];
   if (query.cursor) {
     const [startedAt, id] = decodeCursor(query.cursor, 2) as [string, string];
@@ -551,12 +563,9 @@ export async function listDeliveries(
       .limit(query.limit + 1),
   ]);
   if (!visible) throw notFound();
-  // Only a persona's own gate is asked (no Durable Object is created for an id that names nothing).
-  const breaker = await deps.env.PERSONA_GATE.get(deps.env.PERSONA_GATE.idFromName(personaId)).status();
   const page = rows.slice(0, query.limit);
   const last = page.at(-1);
   return {
-    breaker,
     items: page.map(({ run }) => ({
       id: run.id,
       conversationId: run.conversationId,
