@@ -12,6 +12,8 @@
  * Flags (defaults = issue 10): --duration 6 --connections 20 --members 10000 --conversations 10000
  *   --messages 100000 --personas 50 --branch 200 --small-conversations 100 --users 50
  *   --only users_me,auth_health_select1 (a subset of the scenarios, for quick comparisons)
+ *   --db-rtt 20 (the counting pass: round trips per scenario through a delaying proxy; 0 skips it)
+ *   --samples 3 --count-only --enforce-round-trips (CI: exit 1 when a route exceeds its target)
  * `npm run bench` holds /tmp/vitest.lock (2 cores, shared machine). Never on port 8787.
  */
 import { execFileSync, spawn } from "node:child_process";
