@@ -111,6 +111,13 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     },
   });
 
+  // A client that drops its connection mid-session (workerd tearing down a test's isolate, a socket reset)
+  // is the client's problem, not the sink's: without a listener, smtp-server's 'error' event would
+  // throw and take the whole test run down with it.
+  smtp.on("error", (error: Error) => {
+    if (options.print) console.warn(`smtp sink: ${error.message}`);
+  });
+
   const control = createServer(
     handle(async (req, res) => {
       const url = requestUrl(req);

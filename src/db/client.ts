@@ -220,6 +220,11 @@ class TransactionConnection implements Queryable {
    * (and outside the commit hold) or slip into the connection's next one, so it is refused.
    */
   private ended = false;
+  /** `lastStatements` to write right before COMMIT, each with the settling of its results. */
+  private readonly last: Array<{
+    issue: () => Promise<unknown>;
+    settle: (outcome: Promise<unknown>) => void;
+  }> = [];
   readonly release: () => void;
 
   constructor(
@@ -229,8 +234,20 @@ class TransactionConnection implements Queryable {
   ) {
     this.release = () => {
       this.ended = true;
+      // Statements never written (the transaction rolled back first) resolve their callers' waits with that.
+      for (const { settle } of this.last.splice(0)) {
+        settle(Promise.reject(new Error("not run: the transaction ended without COMMIT")));
+      }
       release();
     };
+  }
+
+  /** Queues statements to be written with COMMIT; resolves with their results. */
+  beforeCommit<T>(issue: () => Promise<T>): Promise<T> {
+    if (this.ended) return Promise.reject(new Error("a statement after its transaction ended"));
+    return new Promise<T>((resolve) => {
+      this.last.push({ issue, settle: (outcome) => resolve(outcome as Promise<T>) });
+    });
   }
 
   async query(config: QueryConfig, values?: unknown[]): Promise<Result> {
@@ -246,9 +263,17 @@ class TransactionConnection implements Queryable {
       return { command: "BEGIN", rowCount: null, rows: [], fields: [], oid: 0 };
     }
     if (text === "commit" || text === "end") {
-      this.ended = true;
       await this.begin;
       await this.committable(); // a refused check throws here: drizzle then sends ROLLBACK
+      // The last statements, then COMMIT, written in the same tick: one flight.
+      for (const { issue, settle } of this.last.splice(0)) {
+        const outcome = issue();
+        outcome.catch((error) => {
+          this.failure ??= error;
+        });
+        settle(outcome);
+      }
+      this.ended = true;
       const result = await this.send(config, values);
       if (result.command === "ROLLBACK") {
         throw new Error("the transaction was rolled back by Postgres", { cause: this.failure });
@@ -283,11 +308,15 @@ export type LastStatements<T> = { readonly results: Promise<T> };
 
 /**
  * The statements a transaction ends with, written in the same flight as its COMMIT (one round trip instead
- * of two): return `lastStatements([a, b])` from the callback instead of awaiting them, then await
- * `.results` once the transaction resolved. If one fails, Postgres answers the COMMIT with ROLLBACK and the
+ * of two): return `lastStatements(tx, [a, b])` from the callback instead of awaiting them, then await
+ * `.results` once the transaction resolved. They are written at COMMIT time, right before it, once the
+ * request's commit hold has passed (so the flight does not depend on when that check answers), and not at
+ * all when the transaction rolls back. Only in the outermost transaction's callback, returned (never
+ * awaited inside it: they run at its COMMIT). If one fails, Postgres answers the COMMIT with ROLLBACK and the
  * transaction rejects, with that statement's error as the cause.
  */
 export function lastStatements<const T extends readonly PromiseLike<unknown>[]>(
+  tx: Transaction,
   statements: T,
 ): LastStatements<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
   if (statements.some((statement) => statement instanceof Promise)) {
@@ -295,7 +324,14 @@ export function lastStatements<const T extends readonly PromiseLike<unknown>[]>(
     // the transaction: only statements not yet started are accepted.
     throw new Error("lastStatements takes statements (query builders), not promises");
   }
-  const results = Promise.all(statements.map(issue)) as Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }>;
+  type Results = { -readonly [K in keyof T]: Awaited<T[K]> };
+  // drizzle keeps the connection it was given on the transaction's session (`client`, not typed as public).
+  const connection = (tx._.session as unknown as { client?: unknown }).client;
+  const results = (
+    connection instanceof TransactionConnection
+      ? connection.beforeCommit(() => Promise.all(statements.map(issue)))
+      : Promise.all(statements.map(issue))
+  ) as Promise<Results>; // not our client: written now, still before COMMIT
   results.catch(() => {}); // the COMMIT reports it
   return { results };
 }

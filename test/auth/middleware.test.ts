@@ -80,7 +80,7 @@ const renameInTransaction: Handler<AppEnv> = async (c) => {
   const mine = eq(users.id, caller.userId);
   const outcome = await c.var.db.transaction(async (tx) => {
     const [row] = await tx.select({ name: users.name }).from(users).where(mine).for("update");
-    return lastStatements([
+    return lastStatements(tx, [
       tx
         .update(users)
         .set({ name: `${row?.name}!` })

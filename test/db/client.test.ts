@@ -90,7 +90,7 @@ describe("request database client", () => {
       const before = stats.roundTrips;
       const outcome = await db.transaction(async (tx) => {
         await rawRows(tx, sql`SELECT 1 AS one`);
-        return lastStatements([
+        return lastStatements(tx, [
           tx.execute(sql`INSERT INTO client_last_probe VALUES (${marker}) RETURNING marker`),
           tx.execute(sql`SELECT count(*)::int AS n FROM client_last_probe`),
         ]);
@@ -128,7 +128,7 @@ describe("request database client", () => {
       await rawRows(db, sql`CREATE TEMP TABLE client_last_fail (marker text PRIMARY KEY)`);
       const error = await db
         .transaction(async (tx) =>
-          lastStatements([
+          lastStatements(tx, [
             tx.execute(sql`INSERT INTO client_last_fail VALUES (${marker})`),
             tx.execute(sql`SELECT 1 / 0 AS boom`),
           ]),

@@ -382,7 +382,7 @@ export async function revokeOwnSession(
       .where(and(eq(sessions.id, sessionId), eq(sessions.userId, caller.userId), isNull(sessions.revokedAt)))
       .returning({ id: sessions.id });
     if (!revoked) throw new ApiError("NOT_FOUND", "No such session.");
-    return lastStatements([
+    return lastStatements(tx, [
       recordAudit(deps, tx, {
         type: reason === "logout" ? "LOGOUT" : "SESSION_REVOKED",
         workspaceId: caller.workspaceId,

@@ -236,7 +236,7 @@ export async function toggleFavourite(
     const unfavourite = tx
       .delete(personaFavourites)
       .where(and(eq(personaFavourites.userId, caller.userId), eq(personaFavourites.personaId, personaId)));
-    return { isFavourite, last: lastStatements(isFavourite ? [audit] : [unfavourite, audit]) };
+    return { isFavourite, last: lastStatements(tx, isFavourite ? [audit] : [unfavourite, audit]) };
   });
   await outcome.last.results;
   return { isFavourite: outcome.isFavourite };
@@ -464,8 +464,8 @@ export async function updatePersona(
       }
       // Read back like GET does (favourite flag, breaker mirror), after the update (statements run in order).
       const readBack = personaDtoRow(tx, caller, personaId);
-      if (changed.length === 0) return lastStatements([readBack]);
-      return lastStatements([
+      if (changed.length === 0) return lastStatements(tx, [readBack]);
+      return lastStatements(tx, [
         tx
           .update(personas)
           .set({ ...changes, ...(profileChanged ? { version: sql`${personas.version} + 1` } : {}) })
@@ -500,7 +500,7 @@ export async function deactivatePersona(deps: Deps, caller: Manager, personaId: 
   // Two round trips: the lock (with the session check), then the update and its audit with COMMIT.
   await deps.db.transaction(async (tx) => {
     const current = await lockManageable(tx, caller, personaId);
-    return lastStatements([
+    return lastStatements(tx, [
       tx
         .update(personas)
         .set({ isActive: false, slug: `${current.slug.slice(0, 48)}-deleted-${randomSuffix()}` })

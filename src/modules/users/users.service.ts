@@ -82,7 +82,7 @@ export async function updateProfile(deps: Deps, caller: Caller, input: UpdatePro
     const fields = Object.keys(changes);
     if (fields.length === 0) return { unchanged: current };
 
-    return lastStatements([
+    return lastStatements(tx, [
       tx.update(users).set(changes).where(scope).returning(),
       recordAudit(deps, tx, {
         type: "PROFILE_UPDATED",

@@ -126,7 +126,7 @@ export async function inviteMember(
       params: { workspaceName: workspace.name, inviterName: inviter?.name ?? null, role: input.role },
       secretParams: { token },
     });
-    lastStatements([
+    lastStatements(tx, [
       recordAudit(deps, tx, {
         type: "MEMBER_INVITED",
         workspaceId: auth.workspaceId,
@@ -168,7 +168,7 @@ export async function revokeInvitation(
       .where(and(eq(invitations.id, invitationId), eq(invitations.workspaceId, auth.workspaceId), isOpen))
       .returning();
     if (!revoked) throw notFound();
-    return lastStatements([
+    return lastStatements(tx, [
       recordAudit(deps, tx, {
         type: "INVITATION_REVOKED",
         workspaceId: auth.workspaceId,

@@ -258,7 +258,7 @@ export async function updateMember(
     } else if (status === "ACTIVE" && target.status !== "ACTIVE") {
       audits.push(recordAudit(deps, tx, { ...event, type: "REACTIVATE_ACCOUNT", data: { via } }));
     }
-    return lastStatements([
+    return lastStatements(tx, [
       tx.update(users).set({ role, status }).where(eq(users.id, target.id)).returning(),
       ...audits,
     ]);
@@ -279,7 +279,7 @@ export async function removeMember(deps: Deps, auth: Actor, userId: string): Pro
     if (target.status === "DEACTIVATED") return null; // a deactivated member has no live session either
     assertStatusChangeable(target);
     assertAdminRemainsAmong(others, target);
-    return lastStatements([
+    return lastStatements(tx, [
       tx.update(users).set({ status: "DEACTIVATED" }).where(eq(users.id, target.id)),
       recordAudit(deps, tx, {
         type: "MEMBER_REMOVED",

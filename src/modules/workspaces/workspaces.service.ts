@@ -154,11 +154,11 @@ export async function updateWorkspace(
       if (to !== undefined && to !== before[field]) changes[field] = { from: before[field], to };
     }
     if (Object.keys(changes).length === 0) {
-      return { before, last: lastStatements([memberCount(tx, auth.workspaceId)]) };
+      return { before, last: lastStatements(tx, [memberCount(tx, auth.workspaceId)]) };
     }
     return {
       before,
-      last: lastStatements([
+      last: lastStatements(tx, [
         memberCount(tx, auth.workspaceId),
         tx
           .update(workspaces)
@@ -268,11 +268,11 @@ export async function cancelWorkspaceDeletion(
     // The admin re-read waits behind the lock in the same flight: it is judged with the workspace locked.
     const [workspace] = await Promise.all([lockWorkspace(tx, auth.workspaceId), assertStillAdmin(tx, auth)]);
     if (workspace.status !== "PENDING_DELETION") {
-      return { workspace, last: lastStatements([memberCount(tx, auth.workspaceId)]) };
+      return { workspace, last: lastStatements(tx, [memberCount(tx, auth.workspaceId)]) };
     }
     return {
       workspace,
-      last: lastStatements([
+      last: lastStatements(tx, [
         memberCount(tx, auth.workspaceId),
         tx
           .update(workspaces)
