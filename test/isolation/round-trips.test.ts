@@ -43,7 +43,6 @@ const OVER_TARGET: Record<string, number> = {
   "POST /api/auth/rotate-keys": 10,
   "POST /api/conversations": 3,
   "POST /api/conversations/{id}/share": 3,
-  "POST /api/personas": 6,
   "POST /api/workspaces/{id}/delete": 8,
 };
 

@@ -183,7 +183,7 @@ describe("POST /api/personas", () => {
   });
 
   it("derives unique slugs and refuses a taken explicit slug with 409", async () => {
-    const { adminToken } = await adminSetup();
+    const { tenant, adminToken } = await adminSetup();
     const create = (body: Record<string, unknown>) =>
       api("POST", "/api/personas", {
         token: adminToken,
@@ -196,6 +196,18 @@ describe("POST /api/personas", () => {
     const explicit = await create({ name: "Other", slug: "unicode-coach" });
     expect(explicit.status, describeResponse(explicit)).toBe(409);
     expect(explicit.body.code).toBe("CONFLICT");
+    // One PERSONA_CREATED per persona made, with the slug it got; the attempt that lost the slug and the
+    // refused explicit one wrote none.
+    const events = await withDb((db) =>
+      db.select().from(auditEvents).where(eq(auditEvents.workspaceId, tenant.workspace.id)),
+    );
+    const created = events.filter((e) => e.eventType === "PERSONA_CREATED");
+    expect(created.map((e) => [e.targetId, (e.data as { slug: string }).slug]).sort()).toEqual(
+      [
+        [first.body.id, "unicode-coach"],
+        [second.body.id, second.body.slug],
+      ].sort(),
+    );
     const bad = await create({ name: "Other", slug: "Not A Slug" });
     expect(bad.status).toBe(400);
     // Another workspace may use the same slug.

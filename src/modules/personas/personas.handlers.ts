@@ -25,7 +25,7 @@ export const toggleFavourite: RouteHandler<typeof routes.toggleFavourite, AppEnv
   c.json(await personas.toggleFavourite(depsFrom(c), tokenCallerOf(c), c.req.valid("param").id), 200);
 
 export const createPersona: RouteHandler<typeof routes.createPersona, AppEnv> = async (c) =>
-  c.json(await personas.createPersona(depsFrom(c), authOf(c), c.req.valid("json")), 201);
+  c.json(await personas.createPersona(depsFrom(c), managerOf(c), c.req.valid("json")), 201);
 
 export const updatePersona: RouteHandler<typeof routes.updatePersona, AppEnv> = async (c) =>
   c.json(

@@ -99,7 +99,7 @@ export const createPersona = createRoute({
     "this once only. URL and secret are stored encrypted and never returned.",
   ...adminOnly,
   security: bearerSecurity,
-  middleware: [requireAuth, requirePersonaManager] as const,
+  middleware: [requireAuthForWrite, requirePersonaManager] as const,
   request: { body: { required: true, content: json(CreatePersonaBody) } },
   responses: {
     201: { description: "Created", content: json(PersonaWithSecretSchema) },

@@ -15,7 +15,7 @@ import { newestFirst } from "../../db/order";
 import { chatRuns, type Persona, personaFavourites, personas, workspaces } from "../../db/schema";
 import type { Config } from "../../env";
 import type { AuthContext } from "../../middleware/auth";
-import { recordAudit } from "../audit/audit.service";
+import { auditInsertFrom, recordAudit } from "../audit/audit.service";
 import { generateWebhookSecret } from "../webhooks/standard-webhooks";
 import type {
   CreatePersonaInput,
@@ -294,11 +294,10 @@ const slugTaken = () => new ApiError("CONFLICT", "This slug is already taken in 
  */
 export async function createPersona(
   deps: Deps,
-  caller: Caller,
+  caller: Manager,
   input: CreatePersonaInput,
 ): Promise<PersonaDto & { webhookSecret?: string }> {
   const workspaceId = input.scope === "workspace" ? caller.workspaceId : null;
-  assertCanManage(caller, workspaceId);
   const webhookUrl = checkedWebhookUrl(deps.config, input.webhookUrl);
   const generatedSecret = input.webhookSecret ? undefined : generateWebhookSecret();
   const secret = input.webhookSecret ?? (generatedSecret as string);
@@ -308,69 +307,86 @@ export async function createPersona(
     encrypt(deps.config.ENCRYPTION_KEY, "webhook-secret", secret, id),
   ]);
 
-  const row = await deps.db.transaction(async (tx) => {
-    if (workspaceId) {
-      await tx.execute(
-        sql`SELECT 1 FROM ${workspaces} WHERE ${workspaces.id} = ${workspaceId} FOR NO KEY UPDATE`,
-      );
-      const [active] = await tx
-        .select({ n: count() })
-        .from(personas)
-        .where(and(eq(personas.workspaceId, workspaceId), eq(personas.isActive, true)));
-      if ((active?.n ?? 0) >= MAX_WORKSPACE_PERSONAS) {
-        throw new ApiError(
-          "PERSONA_LIMIT_REACHED",
-          `A workspace may have at most ${MAX_WORKSPACE_PERSONAS} personas. Deactivate one first.`,
-        );
+  // A given slug must be free; a derived one gets a short random suffix until it is (a retry is a new
+  // transaction: rare, and it keeps the common path at two round trips).
+  const baseSlug = input.slug ?? slugify(input.name);
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const slug = attempt === 0 ? baseSlug : `${baseSlug}-${randomSuffix()}`;
+    // Two round trips: the workspace lock and the limit count (with the session check), then the insert and
+    // its audit with COMMIT. The audit is written only when the insert took the slug (it reads the new row).
+    const outcome = await deps.db.transaction(async (tx) => {
+      if (workspaceId) {
+        const [, [active], authorized] = await Promise.all([
+          tx.execute(
+            sql`SELECT 1 FROM ${workspaces} WHERE ${workspaces.id} = ${workspaceId} FOR NO KEY UPDATE`,
+          ),
+          tx
+            .select({ n: count() })
+            .from(personas)
+            .where(and(eq(personas.workspaceId, workspaceId), eq(personas.isActive, true))),
+          caller.authorized(),
+        ]);
+        assertCanManage(authorized, workspaceId);
+        if ((active?.n ?? 0) >= MAX_WORKSPACE_PERSONAS) {
+          throw new ApiError(
+            "PERSONA_LIMIT_REACHED",
+            `A workspace may have at most ${MAX_WORKSPACE_PERSONAS} personas. Deactivate one first.`,
+          );
+        }
+      } else {
+        assertCanManage(await caller.authorized(), null);
       }
-    }
-    // A given slug must be free; a derived one gets a short random suffix until it is.
-    const baseSlug = input.slug ?? slugify(input.name);
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const slug = attempt === 0 ? baseSlug : `${baseSlug}-${randomSuffix()}`;
-      const [created] = await tx
-        .insert(personas)
-        .values({
-          id,
-          workspaceId,
-          slug,
-          name: input.name,
-          personalName: input.personalName ?? null,
-          roleTitle: input.roleTitle ?? null,
-          about: input.about ?? null,
-          traits: input.traits ?? [],
-          painPoints: input.painPoints ?? [],
-          coreExpertise: input.coreExpertise ?? [],
-          keyResponsibilities: input.keyResponsibilities ?? [],
-          communicationStyle: input.communicationStyle ?? null,
-          avatarUrl: input.avatarUrl ?? null,
-          webhookUrlEncrypted,
-          webhookSecretEncrypted,
-        })
-        .onConflictDoNothing()
-        .returning();
-      if (created) {
-        await recordAudit(deps, tx, {
-          type: "PERSONA_CREATED",
-          workspaceId,
-          actorUserId: caller.userId,
-          targetType: "persona",
-          targetId: id,
-          data: {
-            via: "POST /api/personas",
-            scope: input.scope,
+      return lastStatements(tx, [
+        tx
+          .insert(personas)
+          .values({
+            id,
+            workspaceId,
             slug,
-            secretGenerated: !input.webhookSecret,
-          },
-        });
-        return created;
-      }
-      if (input.slug) throw slugTaken();
+            name: input.name,
+            personalName: input.personalName ?? null,
+            roleTitle: input.roleTitle ?? null,
+            about: input.about ?? null,
+            traits: input.traits ?? [],
+            painPoints: input.painPoints ?? [],
+            coreExpertise: input.coreExpertise ?? [],
+            keyResponsibilities: input.keyResponsibilities ?? [],
+            communicationStyle: input.communicationStyle ?? null,
+            avatarUrl: input.avatarUrl ?? null,
+            webhookUrlEncrypted,
+            webhookSecretEncrypted,
+          })
+          .onConflictDoNothing()
+          .returning(),
+        tx.execute(
+          auditInsertFrom(
+            deps,
+            {
+              type: "PERSONA_CREATED",
+              workspaceId,
+              actorUserId: caller.userId,
+              targetType: "persona",
+              targetId: id,
+              data: {
+                via: "POST /api/personas",
+                scope: input.scope,
+                slug,
+                secretGenerated: !input.webhookSecret,
+              },
+            },
+            sql`${personas} WHERE ${personas.id} = ${id}`,
+          ),
+        ),
+      ]);
+    });
+    const [[created]] = await outcome.results;
+    if (created) {
+      const dto = toPersonaDto(created, { isFavourite: false, isAvailable: true });
+      return generatedSecret ? { ...dto, webhookSecret: generatedSecret } : dto;
     }
-    throw slugTaken();
-  });
-  const dto = toPersonaDto(row, { isFavourite: false, isAvailable: true });
-  return generatedSecret ? { ...dto, webhookSecret: generatedSecret } : dto;
+    if (input.slug) throw slugTaken();
+  }
+  throw slugTaken();
 }
 
 /**
