@@ -43,7 +43,6 @@ const OVER_TARGET: Record<string, number> = {
   "POST /api/auth/rotate-keys": 10,
   "POST /api/conversations": 3,
   "POST /api/conversations/{id}/share": 3,
-  "POST /api/workspaces/{id}/delete": 8,
 };
 
 /** Not asserted here, with the reason (their counts are still printed). */

@@ -44,7 +44,10 @@ export const removeMember: RouteHandler<typeof routes.removeMember, AppEnv> = as
 };
 
 export const requestDeletion: RouteHandler<typeof routes.requestDeletion, AppEnv> = async (c) =>
-  c.json(await workspaces.requestWorkspaceDeletion(depsFrom(c), authOf(c), c.req.valid("json").reason), 202);
+  c.json(
+    await workspaces.requestWorkspaceDeletion(depsFrom(c), tokenCallerOf(c), c.req.valid("json").reason),
+    202,
+  );
 
 export const cancelDeletion: RouteHandler<typeof routes.cancelDeletion, AppEnv> = async (c) =>
   c.json(await workspaces.cancelWorkspaceDeletion(depsFrom(c), tokenCallerOf(c)), 200);

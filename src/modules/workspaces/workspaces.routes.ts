@@ -145,7 +145,7 @@ export const requestDeletion = createRoute({
     "Admins. The workspace becomes PENDING_DELETION: read-only for everyone (writes answer 409 " +
     "WORKSPACE_PENDING_DELETION) and purged with all its data after 30 days unless an admin cancels. Every " +
     "active admin gets a mail.",
-  ...adminRoute,
+  ...adminWriteRoute,
   request: { params: WorkspaceIdParam, body: { required: true, content: json(DeleteWorkspaceBody) } },
   responses: {
     202: { description: "Deletion scheduled", content: json(WorkspaceDeletionSchema) },

@@ -6,7 +6,9 @@ import { and, eq, ne, sql } from "drizzle-orm";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { lastStatements, type Transaction } from "../../db/client";
+import { rawRows, rowDate } from "../../db/raw";
 import {
+  emailDeliveries,
   type User,
   type UserRole,
   type UserStatus,
@@ -14,7 +16,7 @@ import {
   type Workspace,
   workspaces,
 } from "../../db/schema";
-import { dispatchEmails, queueEmail } from "../../email/outbox";
+import { dispatchEmails, emailRow } from "../../email/outbox";
 import type { AuthContext } from "../../middleware/auth";
 import { recordAudit } from "../audit/audit.service";
 import type { UpdateWorkspaceInput, WorkspaceDto, WorkspaceSummaryDto } from "./workspaces.schemas";
@@ -196,48 +198,38 @@ function memberCount(tx: Transaction, workspaceId: string) {
 /**
  * Schedules the workspace's purge after the grace period: PENDING_DELETION (read-only for everyone until an
  * admin cancels, enforced by `requireAuth`), and a mail to every ACTIVE admin. Sessions stay valid so admins
- * can still read and cancel.
+ * can still read and cancel. Two round trips behind requireAuthForWrite: the lock, the admin re-read, the
+ * admins to mail and the purge date (with the session check), then the schedule, its audit and the mails
+ * together with COMMIT.
  */
 export async function requestWorkspaceDeletion(
   deps: Deps,
-  auth: AuthContext,
+  auth: Pick<AuthContext, "userId" | "workspaceId">,
   reason: string | undefined,
 ): Promise<{ purgeAfter: string }> {
+  // now() is the transaction's start in every statement of it: the date read first is the one the update sets.
+  const purgeAfterSql = sql`now() + make_interval(days => ${WORKSPACE_DELETION_GRACE_DAYS})`;
   const { purgeAfter, emailIds } = await deps.db.transaction(async (tx) => {
-    const workspace = await lockWorkspace(tx, auth.workspaceId);
-    await assertStillAdmin(tx, auth);
+    // Read after the lock in the same flight, so they are judged with the workspace locked.
+    const [workspace, , admins, [schedule]] = await Promise.all([
+      lockWorkspace(tx, auth.workspaceId),
+      assertStillAdmin(tx, auth),
+      tx
+        .select({ email: users.email, name: users.name })
+        .from(users)
+        .where(
+          and(eq(users.workspaceId, auth.workspaceId), eq(users.status, "ACTIVE"), eq(users.role, "ADMIN")),
+        ),
+      rawRows<{ purge_after: Date | string }>(tx, sql`SELECT ${purgeAfterSql} AS purge_after`),
+    ]);
     if (workspace.status === "PENDING_DELETION") {
       throw new ApiError("WORKSPACE_PENDING_DELETION", "This workspace is already scheduled for deletion.");
     }
-    const [scheduled] = await tx
-      .update(workspaces)
-      .set({
-        status: "PENDING_DELETION",
-        deletionRequestedAt: sql`now()`,
-        deletionRequestedBy: auth.userId,
-        deletionReason: reason ?? null,
-        purgeAfter: sql`now() + make_interval(days => ${WORKSPACE_DELETION_GRACE_DAYS})`,
-      })
-      .where(eq(workspaces.id, workspace.id))
-      .returning({ purgeAfter: workspaces.purgeAfter });
-    const purgeAfter = scheduled?.purgeAfter;
-    if (!purgeAfter) throw new Error("workspace deletion schedule returned nothing");
-    await recordAudit(deps, tx, {
-      type: "WORKSPACE_DELETION_REQUESTED",
-      workspaceId: workspace.id,
-      actorUserId: auth.userId,
-      targetType: "workspace",
-      targetId: workspace.id,
-      data: { via: "requestWorkspaceDeletion", purgeAfter: purgeAfter.toISOString(), reason: reason ?? null },
-    });
-    const admins = await tx
-      .select({ email: users.email, name: users.name })
-      .from(users)
-      .where(and(eq(users.workspaceId, workspace.id), eq(users.status, "ACTIVE"), eq(users.role, "ADMIN")));
-    const ids: string[] = [];
-    for (const admin of admins) {
-      ids.push(
-        await queueEmail(tx, deps.config, {
+    if (!schedule) throw new Error("the purge date query returned nothing");
+    const purgeAfter = rowDate(schedule.purge_after);
+    const mails = await Promise.all(
+      admins.map((admin) =>
+        emailRow(deps.config, {
           to: admin.email,
           template: "workspace-deletion-scheduled",
           params: {
@@ -247,9 +239,34 @@ export async function requestWorkspaceDeletion(
             reason: reason ?? null,
           },
         }),
-      );
-    }
-    return { purgeAfter, emailIds: ids };
+      ),
+    );
+    lastStatements(tx, [
+      tx
+        .update(workspaces)
+        .set({
+          status: "PENDING_DELETION",
+          deletionRequestedAt: sql`now()`,
+          deletionRequestedBy: auth.userId,
+          deletionReason: reason ?? null,
+          purgeAfter: purgeAfterSql,
+        })
+        .where(eq(workspaces.id, workspace.id)),
+      recordAudit(deps, tx, {
+        type: "WORKSPACE_DELETION_REQUESTED",
+        workspaceId: workspace.id,
+        actorUserId: auth.userId,
+        targetType: "workspace",
+        targetId: workspace.id,
+        data: {
+          via: "requestWorkspaceDeletion",
+          purgeAfter: purgeAfter.toISOString(),
+          reason: reason ?? null,
+        },
+      }),
+      ...(mails.length ? [tx.insert(emailDeliveries).values(mails)] : []),
+    ]);
+    return { purgeAfter, emailIds: mails.map((mail) => mail.id) };
   });
   await dispatchEmails(deps.env, deps.log, emailIds);
   return { purgeAfter: purgeAfter.toISOString() };
