@@ -222,6 +222,19 @@ describe("rotateSigningKeys", () => {
   });
 });
 
+describe("rotateSigningKeys on an empty table", () => {
+  it("bootstraps the pair, then rotates it", async () => {
+    await withPrivateKeyTable(async ({ deps }) => {
+      const d = deps();
+      const result = await rotateSigningKeys(d, null);
+      const rows = await d.db.select().from(signingKeys);
+      expect(rows.map((r) => r.status).sort()).toEqual(["CURRENT", "NEXT", "PREVIOUS"]);
+      expect(rows.find((r) => r.status === "CURRENT")?.kid).toBe(result.currentKid);
+      expect(rows.find((r) => r.status === "PREVIOUS")?.kid).toBe(result.previousKid);
+    });
+  });
+});
+
 describe("POST /api/auth/rotate-keys", () => {
   it("answers 401 without a token", async () => {
     const res = await api("POST", "/api/auth/rotate-keys");
@@ -230,12 +243,15 @@ describe("POST /api/auth/rotate-keys", () => {
     expect(res.headers.get("WWW-Authenticate")).toBe("Bearer");
   });
 
-  it("answers 403 to a workspace admin who is not a platform admin", async () => {
+  it("answers 403 to a workspace admin who is not a platform admin, and rotates nothing", async () => {
     const { admin } = await createTenant();
     const { accessToken } = await signIn(admin);
+    const before = await withDb(keysByStatus);
     const res = await api("POST", "/api/auth/rotate-keys", { token: accessToken });
     expect(res.status, describeResponse(res)).toBe(403);
     expect(res.body.code).toBe("FORBIDDEN");
+    // The table lock and its reads travelled with the session check; nothing was written.
+    expect(await withDb(keysByStatus)).toEqual(before);
   });
 
   it("rotates for a platform admin: NEXT → CURRENT, CURRENT → PREVIOUS (≥ 1 h), audited; old tokens stay valid", async () => {

@@ -40,7 +40,6 @@ const OVER_TARGET: Record<string, number> = {
   "DELETE /api/conversations/{id}": 3,
   "DELETE /api/conversations/{id}/shares/{shareId}": 6,
   "GET /api/conversations/{id}/shares": 3,
-  "POST /api/auth/rotate-keys": 10,
   "POST /api/conversations": 3,
   "POST /api/conversations/{id}/share": 3,
 };

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AUTHENTICATED_ERRORS, bearerSecurity, errorResponses, platformAdminOnly } from "../../core/openapi";
-import { requireAuth, requirePlatformAdmin } from "../../middleware/auth";
+import { requireAuthForWrite, requirePlatformAdmin } from "../../middleware/auth";
 import { JwksSchema, RotationSchema } from "./keys.schemas";
 
 /** Safe to cache for 5 minutes: a key is published as NEXT long before it signs anything. */
@@ -52,7 +52,7 @@ export const rotateKeys = createRoute({
     "creates a new NEXT. Tokens issued before the rotation stay valid until they expire. Audited as " +
     "SIGNING_KEY_ROTATED.",
   security: bearerSecurity,
-  middleware: [requireAuth, requirePlatformAdmin] as const,
+  middleware: [requireAuthForWrite, requirePlatformAdmin] as const,
   ...platformAdminOnly,
   responses: {
     200: { description: "Rotated", content: { "application/json": { schema: RotationSchema } } },

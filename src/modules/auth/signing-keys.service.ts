@@ -11,7 +11,7 @@ import { and, eq, gt, inArray, lte, or, sql } from "drizzle-orm";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from "jose";
 import { decrypt, encrypt } from "../../core/crypto";
 import type { Deps } from "../../core/deps";
-import type { DbOrTx } from "../../db/client";
+import { type DbOrTx, lastStatements } from "../../db/client";
 import { type SigningKeyStatus, signingKeys } from "../../db/schema";
 import type { Config } from "../../env";
 import { recordAudit } from "../audit/audit.service";
@@ -235,63 +235,77 @@ export function invalidateSigningKeyCache(): void {
  * NEXT → CURRENT; a new NEXT; audit SIGNING_KEY_ROTATED (actor USER, or SYSTEM for the cron job) in the same
  * transaction. Invalidates this isolate's cache.
  */
-export async function rotateSigningKeys(deps: Deps, actorUserId: string | null): Promise<RotationResult> {
-  // A rotation on an empty table starts from a bootstrapped pair.
-  await ensureSigningKeys(deps);
-  // RSA generation is CPU work: done before the transaction so no lock is held meanwhile.
-  const fresh = await generateKeyMaterial(deps.config);
-
-  const result = await deps.db.transaction(async (tx) => {
-    // Serialises rotations. Row locks alone are not enough: a second rotation blocked on FOR UPDATE would, once
-    // released, not see the NEXT the first one inserted (READ COMMITTED re-checks only rows already in its
-    // snapshot) and would find no NEXT to promote. Plain reads (verification, JWKS) are not blocked.
-    await tx.execute(sql`LOCK TABLE ${signingKeys} IN SHARE ROW EXCLUSIVE MODE`);
-    const live = await tx
-      .select({ kid: signingKeys.kid, status: signingKeys.status })
-      .from(signingKeys)
-      .where(inArray(signingKeys.status, ["NEXT", "CURRENT"]))
-      .for("update");
-    const current = live.find((k) => k.status === "CURRENT");
-    const next = live.find((k) => k.status === "NEXT");
-    if (!current || !next) throw new Error("signing keys: no CURRENT/NEXT pair to rotate");
-
-    const retired = await tx
-      .update(signingKeys)
-      .set({ status: "RETIRED" })
-      .where(and(eq(signingKeys.status, "PREVIOUS"), lte(signingKeys.retireAfter, sql`now()`)))
-      .returning({ kid: signingKeys.kid });
-    // Order matters: the partial unique indexes are checked per statement.
-    await tx
-      .update(signingKeys)
-      .set({
-        status: "PREVIOUS",
-        retireAfter: sql`now() + ${`${PREVIOUS_KEY_GRACE_SECONDS} seconds`}::interval`,
-      })
-      .where(eq(signingKeys.kid, current.kid));
-    await tx
-      .update(signingKeys)
-      .set({ status: "CURRENT", activatedAt: sql`now()` })
-      .where(eq(signingKeys.kid, next.kid));
-    await tx.insert(signingKeys).values({ ...fresh, status: "NEXT" });
-    await recordAudit(deps, tx, {
-      type: "SIGNING_KEY_ROTATED",
-      workspaceId: null,
-      actorUserId,
-      actorType: actorUserId ? "USER" : "SYSTEM",
-      targetType: "signing_key",
-      targetId: next.kid,
-      data: {
-        currentKid: next.kid,
-        previousKid: current.kid,
-        nextKid: fresh.kid,
-        retiredKids: retired.map((r) => r.kid),
-      },
+export async function rotateSigningKeys(
+  deps: Deps,
+  actor: { userId: string; authorized: () => Promise<unknown> } | null,
+): Promise<RotationResult> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const result = await deps.db.transaction(async (tx) => {
+      // Two round trips on the route (requireAuthForWrite): the lock and the reads travel with the session
+      // check, the changes and their audit go with COMMIT. A caller the check refuses holds the lock until
+      // that answer arrives (the same flight) and changes nothing.
+      // Serialises rotations. Row locks alone are not enough: a second rotation blocked on FOR UPDATE would,
+      // once released, not see the NEXT the first one inserted (READ COMMITTED re-checks only rows already in
+      // its snapshot) and would find no NEXT to promote. Plain reads (verification, JWKS) are not blocked.
+      const [, live, due] = await Promise.all([
+        tx.execute(sql`LOCK TABLE ${signingKeys} IN SHARE ROW EXCLUSIVE MODE`),
+        tx
+          .select({ kid: signingKeys.kid, status: signingKeys.status })
+          .from(signingKeys)
+          .where(inArray(signingKeys.status, ["NEXT", "CURRENT"]))
+          .for("update"),
+        // The lock keeps this set as read until COMMIT.
+        tx
+          .select({ kid: signingKeys.kid })
+          .from(signingKeys)
+          .where(and(eq(signingKeys.status, "PREVIOUS"), lte(signingKeys.retireAfter, sql`now()`))),
+      ]);
+      const current = live.find((k) => k.status === "CURRENT");
+      const next = live.find((k) => k.status === "NEXT");
+      if (!current || !next) return null; // an empty table: bootstrap the pair first (below)
+      // RSA generation is CPU work a caller may cause only once its session check passed (it arrived with the
+      // reads above: it was written first).
+      await actor?.authorized();
+      const fresh = await generateKeyMaterial(deps.config);
+      const retiredKids = due.map((r) => r.kid);
+      // Order matters: the partial unique indexes are checked per statement.
+      lastStatements(tx, [
+        ...(retiredKids.length
+          ? [tx.update(signingKeys).set({ status: "RETIRED" }).where(inArray(signingKeys.kid, retiredKids))]
+          : []),
+        tx
+          .update(signingKeys)
+          .set({
+            status: "PREVIOUS",
+            retireAfter: sql`now() + ${`${PREVIOUS_KEY_GRACE_SECONDS} seconds`}::interval`,
+          })
+          .where(eq(signingKeys.kid, current.kid)),
+        tx
+          .update(signingKeys)
+          .set({ status: "CURRENT", activatedAt: sql`now()` })
+          .where(eq(signingKeys.kid, next.kid)),
+        tx.insert(signingKeys).values({ ...fresh, status: "NEXT" }),
+        recordAudit(deps, tx, {
+          type: "SIGNING_KEY_ROTATED",
+          workspaceId: null,
+          actorUserId: actor?.userId ?? null,
+          actorType: actor ? "USER" : "SYSTEM",
+          targetType: "signing_key",
+          targetId: next.kid,
+          data: { currentKid: next.kid, previousKid: current.kid, nextKid: fresh.kid, retiredKids },
+        }),
+      ]);
+      return { currentKid: next.kid, previousKid: current.kid };
     });
-    return { currentKid: next.kid, previousKid: current.kid };
-  });
-
-  invalidateSigningKeyCache();
-  return result;
+    if (result) {
+      invalidateSigningKeyCache();
+      return result;
+    }
+    // A rotation on an empty table starts from a bootstrapped pair (a first start; not the steady state).
+    await actor?.authorized();
+    await ensureSigningKeys(deps);
+  }
+  throw new Error("signing keys: no CURRENT/NEXT pair to rotate");
 }
 
 /** True when the CURRENT key was activated ≥ ROTATION_INTERVAL_DAYS ago (or there is none yet). */
