@@ -245,6 +245,17 @@ export function tokenCallerOf(c: Context<AppEnv>): TokenCaller {
   return caller;
 }
 
+/**
+ * The caller of a handler that starts its statements in the session check's flight (requireAuthForWrite, or
+ * requireAuthForRead when the answer depends on the checked role): the token's identity at once, the checked
+ * context once the check (written first, so answered no later than the handler's first flight) has passed.
+ */
+export type PendingCaller = TokenCaller & { authorized: () => Promise<AuthContext> };
+
+export function pendingCallerOf(c: Context<AppEnv>): PendingCaller {
+  return { ...tokenCallerOf(c), authorized: () => authReady(c) };
+}
+
 /** The auth context once the session check (and every check added after it) has passed; throws its error. */
 export async function authReady(c: Context<AppEnv>): Promise<AuthContext> {
   for (;;) {

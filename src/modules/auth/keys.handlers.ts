@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
-import { authReady, tokenCallerOf } from "../../middleware/auth";
+import { pendingCallerOf } from "../../middleware/auth";
 import { JWKS_CACHE_CONTROL, type jwks, type rootJwks, type rotateKeys } from "./keys.routes";
 import { getJwks, rotateSigningKeys } from "./signing-keys.service";
 
@@ -11,7 +11,6 @@ export const getJwksDocument: RouteHandler<typeof jwks | typeof rootJwks, AppEnv
 };
 
 export const postRotateKeys: RouteHandler<typeof rotateKeys, AppEnv> = async (c) => {
-  const { userId } = tokenCallerOf(c);
-  const result = await rotateSigningKeys(depsFrom(c), { userId, authorized: () => authReady(c) });
+  const result = await rotateSigningKeys(depsFrom(c), pendingCallerOf(c));
   return c.json(result, 200);
 };

@@ -18,7 +18,10 @@ export type ConversationCaller = Pick<AuthContext, "userId" | "workspaceId" | "r
 export const conversationNotFound = () => new ApiError("NOT_FOUND", "No such conversation.");
 export const notTheOwner = () => new ApiError("FORBIDDEN", "Only the conversation's owner can do this.");
 
-export const canSee = (conversation: Conversation, caller: ConversationCaller) =>
+/** Who the visibility rule needs: the token's identity is enough (the role plays no part in it). */
+type Viewer = Pick<ConversationCaller, "userId" | "workspaceId">;
+
+export const canSee = (conversation: Conversation, caller: Viewer) =>
   conversation.ownerId === caller.userId || conversation.visibility === "SHARED";
 
 /**
@@ -27,7 +30,7 @@ export const canSee = (conversation: Conversation, caller: ConversationCaller) =
  */
 export async function findVisibleConversation(
   db: DbOrTx,
-  caller: ConversationCaller,
+  caller: Viewer,
   conversationId: string,
   lock = false,
 ): Promise<Conversation | null> {
@@ -49,7 +52,7 @@ export async function findVisibleConversation(
 /** The visible conversation (404 otherwise); with `owner: true`, 403 unless the caller owns it. */
 export async function requireConversation(
   db: DbOrTx,
-  caller: ConversationCaller,
+  caller: Viewer,
   conversationId: string,
   options: { owner?: boolean; lock?: boolean } = {},
 ): Promise<Conversation> {

@@ -1,12 +1,12 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
-import { authOf, readAfterAuth } from "../../middleware/auth";
+import { authOf, readAfterAuth, tokenCallerOf } from "../../middleware/auth";
 import type * as routes from "./conversations.routes";
 import * as service from "./conversations.service";
 
 export const createConversation: RouteHandler<typeof routes.createConversation, AppEnv> = async (c) =>
-  c.json(await service.createConversation(depsFrom(c), authOf(c), c.req.valid("json")), 201);
+  c.json(await service.createConversation(depsFrom(c), tokenCallerOf(c), c.req.valid("json")), 201);
 
 export const listConversations: RouteHandler<typeof routes.listConversations, AppEnv> = async (c) =>
   c.json(
@@ -40,6 +40,6 @@ export const setArchived: RouteHandler<typeof routes.setArchived, AppEnv> = asyn
 };
 
 export const deleteConversation: RouteHandler<typeof routes.deleteConversation, AppEnv> = async (c) => {
-  await service.deleteConversation(depsFrom(c), authOf(c), c.req.valid("param").id);
+  await service.deleteConversation(depsFrom(c), tokenCallerOf(c), c.req.valid("param").id);
   return c.body(null, 204);
 };

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AUTHENTICATED_ERRORS, bearerSecurity, errorResponses } from "../../core/openapi";
-import { requireAuth, requireAuthForRead } from "../../middleware/auth";
+import { requireAuth, requireAuthForRead, requireAuthForWrite } from "../../middleware/auth";
 import {
   ArchiveBody,
   ConversationDetailSchema,
@@ -27,6 +27,7 @@ const WRITE_ERRORS = [
 
 export const createConversation = createRoute({
   ...authed,
+  middleware: [requireAuthForWrite],
   method: "post",
   path: "/api/conversations",
   operationId: "createConversation",
@@ -126,6 +127,7 @@ export const setArchived = createRoute({
 
 export const deleteConversation = createRoute({
   ...authed,
+  middleware: [requireAuthForWrite],
   method: "delete",
   path: "/api/conversations/{id}",
   operationId: "deleteConversation",

@@ -8,7 +8,7 @@ import { decodeTimeCursor, encodeTimeCursor, type TimeCursor } from "../../core/
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
-import type { DbOrTx } from "../../db/client";
+import { type DbOrTx, lastStatements } from "../../db/client";
 import { rawRows, rowDate } from "../../db/raw";
 import {
   type Conversation,
@@ -41,6 +41,8 @@ import {
 } from "./conversations.schemas";
 
 type Caller = ConversationCaller;
+/** The token's identity: enough for visibility (the role plays no part in it). */
+type Viewer = Pick<Caller, "userId" | "workspaceId">;
 
 // --- DTOs ---------------------------------------------------------------------------------------------------
 
@@ -75,14 +77,8 @@ export const attachmentUrl = (deps: Pick<Deps, "config">, fileId: string) =>
   new URL(`/api/files/${fileId}`, deps.config.APP_BASE_URL).toString();
 
 /** The conversation with its persona summary, owner name and preview, when the caller can see it. */
-async function readSummary(
-  db: DbOrTx,
-  caller: Caller,
-  conversationId: string,
-  visibleOnly = true,
-): Promise<SummaryRow | null> {
-  if (!isUuid(conversationId)) return null;
-  const [row] = await db
+function summaryQuery(db: DbOrTx, caller: Viewer, conversationId: string, visibleOnly = true) {
+  return db
     .select({
       conversation: conversations,
       persona: {
@@ -115,6 +111,16 @@ async function readSummary(
       ),
     )
     .limit(1);
+}
+
+async function readSummary(
+  db: DbOrTx,
+  caller: Viewer,
+  conversationId: string,
+  visibleOnly = true,
+): Promise<SummaryRow | null> {
+  if (!isUuid(conversationId)) return null;
+  const [row] = await summaryQuery(db, caller, conversationId, visibleOnly);
   return row ?? null;
 }
 
@@ -132,11 +138,13 @@ async function summaryDto(db: DbOrTx, caller: Caller, conversationId: string): P
  */
 export async function createConversation(
   deps: Deps,
-  caller: Caller,
+  caller: Viewer,
   input: CreateConversationInput,
 ): Promise<ConversationDto> {
   const id = newId();
-  await deps.db.transaction(async (tx) => {
+  // Two round trips behind requireAuthForWrite: the persona check (with the session check), then the insert,
+  // its audit and the summary read-back together with COMMIT.
+  const outcome = await deps.db.transaction(async (tx) => {
     const [persona] = await tx
       .select({ id: personas.id })
       .from(personas)
@@ -150,24 +158,29 @@ export async function createConversation(
       // Keeps a concurrent deactivation from landing between this check and the insert.
       .for("share");
     if (!persona) throw new ApiError("NOT_FOUND", "No such persona.");
-    await tx.insert(conversations).values({
-      id,
-      workspaceId: caller.workspaceId,
-      ownerId: caller.userId,
-      personaId: persona.id,
-      title: input.title ?? null,
-      visibility: "PRIVATE",
-    });
-    await recordAudit(deps, tx, {
-      type: "CONVERSATION_CREATED",
-      workspaceId: caller.workspaceId,
-      actorUserId: caller.userId,
-      targetType: "conversation",
-      targetId: id,
-      data: { via: "POST /api/conversations", personaId: persona.id },
-    });
+    return lastStatements(tx, [
+      tx.insert(conversations).values({
+        id,
+        workspaceId: caller.workspaceId,
+        ownerId: caller.userId,
+        personaId: persona.id,
+        title: input.title ?? null,
+        visibility: "PRIVATE",
+      }),
+      recordAudit(deps, tx, {
+        type: "CONVERSATION_CREATED",
+        workspaceId: caller.workspaceId,
+        actorUserId: caller.userId,
+        targetType: "conversation",
+        targetId: id,
+        data: { via: "POST /api/conversations", personaId: persona.id },
+      }),
+      summaryQuery(tx, caller, id),
+    ]);
   });
-  return summaryDto(deps.db, caller, id);
+  const [, , [row]] = await outcome.results;
+  if (!row) throw new Error("the new conversation's read-back returned nothing");
+  return toConversationDto(row, caller);
 }
 
 // --- list ---------------------------------------------------------------------------------------------------
@@ -577,21 +590,40 @@ export async function setArchived(
  * Soft delete (owner only): hidden from every route at once, its share links revoked; rows and files are
  * purged by the daily conversation-purge job.
  */
-export async function deleteConversation(deps: Deps, caller: Caller, conversationId: string): Promise<void> {
+export async function deleteConversation(deps: Deps, caller: Viewer, conversationId: string): Promise<void> {
+  if (!isUuid(conversationId)) throw conversationNotFound();
+  const id = conversationId.toLowerCase();
+  // Two round trips behind requireAuthForWrite: the lock and the live links (read after it, so no link is
+  // made or revoked meanwhile: both take the same lock) with the session check; the delete, the revocation
+  // and the audit together with COMMIT.
   await deps.db.transaction(async (tx) => {
-    const conversation = await requireConversation(tx, caller, conversationId, { owner: true, lock: true });
-    await tx
-      .update(conversations)
-      .set({ deletedAt: sql`now()` })
-      .where(eq(conversations.id, conversation.id));
-    const revokedLinks = await revokeShareLinks(tx, caller.workspaceId, conversation.id);
-    await recordAudit(deps, tx, {
-      type: "CONVERSATION_DELETED",
-      workspaceId: caller.workspaceId,
-      actorUserId: caller.userId,
-      targetType: "conversation",
-      targetId: conversation.id,
-      data: { via: "DELETE /api/conversations/{id}", revokedLinks },
-    });
+    const [conversation, live] = await Promise.all([
+      requireConversation(tx, caller, id, { owner: true, lock: true }),
+      tx
+        .select({ id: shareLinks.id })
+        .from(shareLinks)
+        .where(
+          and(
+            eq(shareLinks.workspaceId, caller.workspaceId),
+            eq(shareLinks.conversationId, id),
+            isNull(shareLinks.revokedAt),
+          ),
+        ),
+    ]);
+    const linkIds = live.map((link) => link.id);
+    return lastStatements(tx, [
+      tx.update(conversations).set({ deletedAt: sql`now()` }).where(eq(conversations.id, conversation.id)),
+      ...(linkIds.length
+        ? [tx.update(shareLinks).set({ revokedAt: sql`now()` }).where(inArray(shareLinks.id, linkIds))]
+        : []),
+      recordAudit(deps, tx, {
+        type: "CONVERSATION_DELETED",
+        workspaceId: caller.workspaceId,
+        actorUserId: caller.userId,
+        targetType: "conversation",
+        targetId: conversation.id,
+        data: { via: "DELETE /api/conversations/{id}", revokedLinks: linkIds.length },
+      }),
+    ]);
   });
 }

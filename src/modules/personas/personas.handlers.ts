@@ -1,16 +1,9 @@
 import type { RouteHandler } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
-import { authOf, authReady, readAfterAuth, tokenCallerOf } from "../../middleware/auth";
+import { authOf, pendingCallerOf, readAfterAuth, tokenCallerOf } from "../../middleware/auth";
 import type * as routes from "./personas.routes";
 import * as personas from "./personas.service";
-
-/** The caller of a requireAuthForWrite management route: the token's identity, the checked role later. */
-const managerOf = (c: Context<AppEnv>): personas.Manager => ({
-  ...tokenCallerOf(c),
-  authorized: () => authReady(c),
-});
 
 export const listPersonas: RouteHandler<typeof routes.listPersonas, AppEnv> = async (c) =>
   c.json(
@@ -25,16 +18,21 @@ export const toggleFavourite: RouteHandler<typeof routes.toggleFavourite, AppEnv
   c.json(await personas.toggleFavourite(depsFrom(c), tokenCallerOf(c), c.req.valid("param").id), 200);
 
 export const createPersona: RouteHandler<typeof routes.createPersona, AppEnv> = async (c) =>
-  c.json(await personas.createPersona(depsFrom(c), managerOf(c), c.req.valid("json")), 201);
+  c.json(await personas.createPersona(depsFrom(c), pendingCallerOf(c), c.req.valid("json")), 201);
 
 export const updatePersona: RouteHandler<typeof routes.updatePersona, AppEnv> = async (c) =>
   c.json(
-    await personas.updatePersona(depsFrom(c), managerOf(c), c.req.valid("param").id, c.req.valid("json")),
+    await personas.updatePersona(
+      depsFrom(c),
+      pendingCallerOf(c),
+      c.req.valid("param").id,
+      c.req.valid("json"),
+    ),
     200,
   );
 
 export const deletePersona: RouteHandler<typeof routes.deletePersona, AppEnv> = async (c) => {
-  await personas.deactivatePersona(depsFrom(c), managerOf(c), c.req.valid("param").id);
+  await personas.deactivatePersona(depsFrom(c), pendingCallerOf(c), c.req.valid("param").id);
   return c.body(null, 204);
 };
 

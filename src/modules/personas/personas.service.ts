@@ -14,7 +14,7 @@ import { type DbOrTx, lastStatements } from "../../db/client";
 import { newestFirst } from "../../db/order";
 import { chatRuns, type Persona, personaFavourites, personas, workspaces } from "../../db/schema";
 import type { Config } from "../../env";
-import type { AuthContext } from "../../middleware/auth";
+import type { AuthContext, PendingCaller } from "../../middleware/auth";
 import { auditInsertFrom, recordAudit } from "../audit/audit.service";
 import { generateWebhookSecret } from "../webhooks/standard-webhooks";
 import type {
@@ -410,13 +410,8 @@ async function lockManageable(tx: DbOrTx, manager: Manager, personaId: string): 
   return row;
 }
 
-/**
- * Who manages personas on a requireAuthForWrite route: the token's identity at once, and the checked role
- * (workspace ADMIN, platform admin) once the session check has answered.
- */
-export type Manager = Pick<Caller, "userId" | "workspaceId"> & {
-  authorized: () => Promise<Pick<Caller, "role" | "isPlatformAdmin">>;
-};
+/** Who manages personas on a requireAuthForWrite route: the token's identity, the checked role later. */
+export type Manager = Pick<PendingCaller, "userId" | "workspaceId" | "authorized">;
 
 const PROFILE_FIELDS = [
   "name",

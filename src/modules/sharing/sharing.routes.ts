@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AUTHENTICATED_ERRORS, bearerSecurity, errorResponses } from "../../core/openapi";
-import { requireAuth } from "../../middleware/auth";
+import { requireAuthForRead, requireAuthForWrite } from "../../middleware/auth";
 import { rateLimit } from "../../middleware/rate-limit";
 import { ConversationIdParam } from "../conversations/conversations.schemas";
 import {
@@ -13,10 +13,11 @@ import {
 } from "./sharing.schemas";
 
 const json = <T>(schema: T) => ({ "application/json": { schema } });
-const authed = { tags: ["Sharing"], security: bearerSecurity, middleware: [requireAuth] };
+const authed = { tags: ["Sharing"], security: bearerSecurity };
 
 export const createShareLink = createRoute({
   ...authed,
+  middleware: [requireAuthForWrite],
   method: "post",
   path: "/api/conversations/{id}/share",
   operationId: "createShareLink",
@@ -41,6 +42,7 @@ export const createShareLink = createRoute({
 
 export const listShareLinks = createRoute({
   ...authed,
+  middleware: [requireAuthForRead],
   method: "get",
   path: "/api/conversations/{id}/shares",
   operationId: "listShareLinks",
@@ -55,6 +57,7 @@ export const listShareLinks = createRoute({
 
 export const revokeShareLink = createRoute({
   ...authed,
+  middleware: [requireAuthForWrite],
   method: "delete",
   path: "/api/conversations/{id}/shares/{shareId}",
   operationId: "revokeShareLink",

@@ -9,11 +9,22 @@ import { hashToken, randomToken } from "../../core/crypto";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
+import { lastStatements } from "../../db/client";
 import { rawRows, rowDate } from "../../db/raw";
-import { conversations, files, messageFiles, personas, type ShareLink, shareLinks } from "../../db/schema";
+import {
+  type Conversation,
+  conversations,
+  files,
+  messageFiles,
+  personas,
+  type ShareLink,
+  shareLinks,
+} from "../../db/schema";
+import type { PendingCaller } from "../../middleware/auth";
 import { recordAudit } from "../audit/audit.service";
 import {
   type ConversationCaller,
+  conversationNotFound,
   notTheOwner,
   requireConversation,
 } from "../conversations/conversation-access";
@@ -26,6 +37,9 @@ import {
 
 /** The shape of `randomToken()`: 32 bytes as base64url. Anything else is 404 without a query. */
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** The token's identity: enough for visibility and ownership (the role plays no part in them). */
+type Viewer = Pick<ConversationCaller, "userId" | "workspaceId">;
 
 const shareNotFound = () => new ApiError("NOT_FOUND", "No such share link.");
 /** The one answer of GET /p/{token} for unknown, expired, revoked and no-longer-shared links. */
@@ -55,7 +69,7 @@ export function toShareLinkDto(row: ShareLink, now = Date.now()): ShareLinkDto {
  */
 export async function createShareLink(
   deps: Deps,
-  caller: ConversationCaller,
+  caller: Viewer,
   conversationId: string,
   input: { expiresInDays?: number },
 ): Promise<CreatedShareDto> {
@@ -63,7 +77,9 @@ export async function createShareLink(
   const tokenHash = await hashToken(token);
   const days = input.expiresInDays ?? SHARE_DAYS_DEFAULT;
   const id = newId();
-  const expiresAt = await deps.db.transaction(async (tx) => {
+  // Two round trips behind requireAuthForWrite: the lock (with the session check), then the insert and its
+  // audit together with COMMIT.
+  const outcome = await deps.db.transaction(async (tx) => {
     // The lock orders this against a concurrent switch to PRIVATE (which revokes links).
     const conversation = await requireConversation(tx, caller, conversationId, { owner: true, lock: true });
     if (conversation.visibility !== "SHARED") {
@@ -74,106 +90,124 @@ export async function createShareLink(
         errors: [{ path: "(conversation)", message: "The conversation has no messages to share yet." }],
       });
     }
-    const [row] = await tx
-      .insert(shareLinks)
-      .values({
-        id,
+    return lastStatements(tx, [
+      tx
+        .insert(shareLinks)
+        .values({
+          id,
+          workspaceId: caller.workspaceId,
+          conversationId: conversation.id,
+          leafMessageId: conversation.currentLeafId,
+          tokenHash,
+          createdBy: caller.userId,
+          expiresAt: sql`now() + make_interval(days => ${days})`,
+        })
+        .returning({ expiresAt: shareLinks.expiresAt }),
+      recordAudit(deps, tx, {
+        type: "SHARED_LINK_CREATED",
         workspaceId: caller.workspaceId,
-        conversationId: conversation.id,
-        leafMessageId: conversation.currentLeafId,
-        tokenHash,
-        createdBy: caller.userId,
-        expiresAt: sql`now() + make_interval(days => ${days})`,
-      })
-      .returning({ expiresAt: shareLinks.expiresAt });
-    if (!row) throw new Error("share link insert returned nothing");
-    await recordAudit(deps, tx, {
-      type: "SHARED_LINK_CREATED",
-      workspaceId: caller.workspaceId,
-      actorUserId: caller.userId,
-      targetType: "share_link",
-      targetId: id,
-      data: {
-        via: "POST /api/conversations/{id}/share",
-        conversationId: conversation.id,
-        leafMessageId: conversation.currentLeafId,
-        expiresInDays: days,
-      },
-    });
-    return row.expiresAt;
+        actorUserId: caller.userId,
+        targetType: "share_link",
+        targetId: id,
+        data: {
+          via: "POST /api/conversations/{id}/share",
+          conversationId: conversation.id,
+          leafMessageId: conversation.currentLeafId,
+          expiresInDays: days,
+        },
+      }),
+    ]);
   });
+  const [[row]] = await outcome.results;
+  if (!row) throw new Error("share link insert returned nothing");
   return {
     id,
     url: new URL(`/p/${token}`, deps.config.APP_BASE_URL).toString(),
-    expiresAt: expiresAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
   };
 }
 
-/** Owner, or the workspace ADMIN: the conversation must be visible to the caller (else 404), else 403. */
-async function requireOwnerOrAdmin(
-  db: Deps["db"],
-  caller: ConversationCaller,
-  conversationId: string,
-  lock = false,
-) {
-  const conversation = await requireConversation(db, caller, conversationId, { lock });
-  if (conversation.ownerId !== caller.userId && caller.role !== "ADMIN") throw notTheOwner();
-  return conversation;
+/**
+ * Owner, or the workspace ADMIN (the checked role), else 403; the conversation was found visible. Waits for
+ * the session check, which arrives with the first flight (it was written first): no round trip of its own.
+ */
+async function assertOwnerOrAdmin(caller: PendingCaller, conversation: Conversation): Promise<void> {
+  const { role } = await caller.authorized();
+  if (conversation.ownerId !== caller.userId && role !== "ADMIN") throw notTheOwner();
 }
 
-/** Every link of the conversation, newest first (never a token or URL). Owner or admin. */
+/**
+ * Every link of the conversation, newest first (never a token or URL). Owner or admin. One round trip: the
+ * visibility lookup and the links travel with the session check (the links are scoped to the caller's
+ * workspace and dropped with a 404 or 403).
+ */
 export async function listShareLinks(
   deps: Pick<Deps, "db">,
-  caller: ConversationCaller,
+  caller: PendingCaller,
   conversationId: string,
 ): Promise<{ items: ShareLinkDto[] }> {
-  const conversation = await requireOwnerOrAdmin(deps.db, caller, conversationId);
-  const rows = await deps.db
-    .select()
-    .from(shareLinks)
-    .where(
-      and(eq(shareLinks.workspaceId, caller.workspaceId), eq(shareLinks.conversationId, conversation.id)),
-    )
-    .orderBy(desc(shareLinks.createdAt), desc(shareLinks.id));
+  if (!isUuid(conversationId)) throw conversationNotFound();
+  const id = conversationId.toLowerCase();
+  const [conversation, rows] = await Promise.all([
+    requireConversation(deps.db, caller, id),
+    deps.db
+      .select()
+      .from(shareLinks)
+      .where(and(eq(shareLinks.workspaceId, caller.workspaceId), eq(shareLinks.conversationId, id)))
+      .orderBy(desc(shareLinks.createdAt), desc(shareLinks.id)),
+  ]);
+  await assertOwnerOrAdmin(caller, conversation);
   const now = Date.now();
   return { items: rows.map((row) => toShareLinkDto(row, now)) };
 }
 
-/** Revokes one link (owner or admin); revoking a revoked link changes nothing. Audited SHARED_LINK_REVOKED. */
+/**
+ * Revokes one link (owner or admin); revoking a revoked link changes nothing. Audited SHARED_LINK_REVOKED.
+ * Two round trips behind requireAuthForWrite: the lock and the link (with the session check), then the
+ * revocation and its audit together with COMMIT.
+ */
 export async function revokeShareLink(
   deps: Deps,
-  caller: ConversationCaller,
+  caller: PendingCaller,
   conversationId: string,
   shareId: string,
 ): Promise<void> {
+  if (!isUuid(conversationId)) throw conversationNotFound();
+  const id = conversationId.toLowerCase();
   await deps.db.transaction(async (tx) => {
-    const conversation = await requireOwnerOrAdmin(tx, caller, conversationId, true);
-    if (!isUuid(shareId)) throw shareNotFound();
-    const [link] = await tx
-      .select({ id: shareLinks.id, revokedAt: shareLinks.revokedAt })
-      .from(shareLinks)
-      .where(
-        and(
-          eq(shareLinks.id, shareId.toLowerCase()),
-          eq(shareLinks.workspaceId, caller.workspaceId),
-          eq(shareLinks.conversationId, conversation.id),
-        ),
-      );
+    const [conversation, [link]] = await Promise.all([
+      requireConversation(tx, caller, id, { lock: true }),
+      isUuid(shareId)
+        ? tx
+            .select({ id: shareLinks.id, revokedAt: shareLinks.revokedAt })
+            .from(shareLinks)
+            .where(
+              and(
+                eq(shareLinks.id, shareId.toLowerCase()),
+                eq(shareLinks.workspaceId, caller.workspaceId),
+                eq(shareLinks.conversationId, id),
+              ),
+            )
+        : [],
+    ]);
+    await assertOwnerOrAdmin(caller, conversation);
     if (!link) throw shareNotFound();
     if (link.revokedAt) return;
-    await tx.update(shareLinks).set({ revokedAt: sql`now()` }).where(eq(shareLinks.id, link.id));
-    await recordAudit(deps, tx, {
-      type: "SHARED_LINK_REVOKED",
-      workspaceId: caller.workspaceId,
-      actorUserId: caller.userId,
-      targetType: "share_link",
-      targetId: link.id,
-      data: {
-        via: "DELETE /api/conversations/{id}/shares/{shareId}",
-        conversationId: conversation.id,
-        byAdmin: conversation.ownerId !== caller.userId,
-      },
-    });
+    return lastStatements(tx, [
+      tx.update(shareLinks).set({ revokedAt: sql`now()` }).where(eq(shareLinks.id, link.id)),
+      recordAudit(deps, tx, {
+        type: "SHARED_LINK_REVOKED",
+        workspaceId: caller.workspaceId,
+        actorUserId: caller.userId,
+        targetType: "share_link",
+        targetId: link.id,
+        data: {
+          via: "DELETE /api/conversations/{id}/shares/{shareId}",
+          conversationId: conversation.id,
+          byAdmin: conversation.ownerId !== caller.userId,
+        },
+      }),
+    ]);
   });
 }
 
