@@ -405,12 +405,29 @@ describe("PATCH /api/conversations/{id}/archive", () => {
 });
 
 describe("DELETE /api/conversations/{id}", () => {
-  it("soft-deletes: every route answers 404 afterwards; audited", async () => {
+  it("soft-deletes: every route answers 404 afterwards, its live links are revoked; audited", async () => {
     const t = await conversationTenant();
     const id = await insertConversation(t, t.owner.user, { visibility: "SHARED" });
     const msg = await insertMessage(t.workspace.id, id, { parent: null, author: t.owner.user });
+    const link = (n: number, revokedAt: Date | null) => ({
+      workspaceId: t.workspace.id,
+      conversationId: id,
+      leafMessageId: msg,
+      tokenHash: `hash-${crypto.randomUUID()}-${n}`,
+      createdBy: t.owner.user.id,
+      expiresAt: new Date(Date.now() + 86_400_000),
+      revokedAt,
+    });
+    const revokedEarlier = new Date(Date.now() - 60_000);
+    await withDb((db) =>
+      db.insert(shareLinks).values([link(1, null), link(2, null), link(3, revokedEarlier)]),
+    );
     const res = await api("DELETE", `/api/conversations/${id}`, { token: t.owner.token });
     expect(res.status, describeResponse(res)).toBe(204);
+    const links = await withDb((db) => db.select().from(shareLinks).where(eq(shareLinks.conversationId, id)));
+    expect(links.every((l) => l.revokedAt !== null)).toBe(true);
+    // The link revoked before keeps its time.
+    expect(links.filter((l) => l.revokedAt?.getTime() === revokedEarlier.getTime())).toHaveLength(1);
     for (const [method, path, body] of [
       ["GET", `/api/conversations/${id}`, undefined],
       ["DELETE", `/api/conversations/${id}`, undefined],
@@ -422,7 +439,10 @@ describe("DELETE /api/conversations/{id}", () => {
         expect(after.status, `${method} ${path}: ${describeResponse(after)}`).toBe(404);
       }
     }
-    expect((await auditsOf(t.workspace.id, "CONVERSATION_DELETED")).map((a) => a.targetId)).toEqual([id]);
+    const deleted = await auditsOf(t.workspace.id, "CONVERSATION_DELETED");
+    expect(deleted.map((a) => [a.targetId, (a.data as { revokedLinks: number }).revokedLinks])).toEqual([
+      [id, 2],
+    ]);
   });
 });
 
