@@ -220,11 +220,14 @@ class TransactionConnection implements Queryable {
    * (and outside the commit hold) or slip into the connection's next one, so it is refused.
    */
   private ended = false;
-  /** `lastStatements` to write right before COMMIT, each with the settling of its results. */
+  /** `lastStatements` to write right before COMMIT: how many statements each writes, and their settling. */
   private readonly last: Array<{
     issue: () => Promise<unknown>;
+    statements: number;
     settle: (outcome: Promise<unknown>) => void;
   }> = [];
+  /** Statements handed to the connection so far (to check that every last statement was written). */
+  private written = 0;
   readonly release: () => void;
 
   constructor(
@@ -242,11 +245,11 @@ class TransactionConnection implements Queryable {
     };
   }
 
-  /** Queues statements to be written with COMMIT; resolves with their results. */
-  beforeCommit<T>(issue: () => Promise<T>): Promise<T> {
+  /** Queues `statements` statements, written by `issue`, to go with COMMIT; resolves with their results. */
+  beforeCommit<T>(issue: () => Promise<T>, statements: number): Promise<T> {
     if (this.ended) return Promise.reject(new Error("a statement after its transaction ended"));
     return new Promise<T>((resolve) => {
-      this.last.push({ issue, settle: (outcome) => resolve(outcome as Promise<T>) });
+      this.last.push({ issue, statements, settle: (outcome) => resolve(outcome as Promise<T>) });
     });
   }
 
@@ -266,20 +269,30 @@ class TransactionConnection implements Queryable {
       await this.begin;
       await this.committable(); // a refused check throws here: drizzle then sends ROLLBACK
       // The last statements, then COMMIT, written in the same tick: one flight.
-      for (const { issue, settle } of this.last.splice(0)) {
+      const writtenBefore = this.written;
+      let expected = 0;
+      for (const { issue, statements, settle } of this.last.splice(0)) {
         const outcome = issue();
         outcome.catch((error) => {
           this.failure ??= error;
         });
         settle(outcome);
+        expected += statements;
       }
       this.ended = true;
+      if (this.written - writtenBefore < expected) {
+        // One failed before it reached the connection (a builder or a value that could not be encoded):
+        // committing would keep the others without it, and callers need not await `.results`. drizzle
+        // answers this with ROLLBACK.
+        throw new Error("a statement meant for COMMIT was never written; rolling back");
+      }
       const result = await this.send(config, values);
       if (result.command === "ROLLBACK") {
         throw new Error("the transaction was rolled back by Postgres", { cause: this.failure });
       }
       return result;
     }
+    this.written += 1;
     const result = this.send(config, values);
     result.catch((error) => {
       this.failure ??= error;
@@ -308,12 +321,13 @@ export type LastStatements<T> = { readonly results: Promise<T> };
 
 /**
  * The statements a transaction ends with, written in the same flight as its COMMIT (one round trip instead
- * of two): return `lastStatements(tx, [a, b])` from the callback instead of awaiting them, then await
- * `.results` once the transaction resolved. They are written at COMMIT time, right before it, once the
- * request's commit hold has passed (so the flight does not depend on when that check answers), and not at
- * all when the transaction rolls back. Only in the outermost transaction's callback, returned (never
- * awaited inside it: they run at its COMMIT). If one fails, Postgres answers the COMMIT with ROLLBACK and the
- * transaction rejects, with that statement's error as the cause.
+ * of two): call `lastStatements(tx, [a, b])` last in the callback instead of awaiting them. Returning it
+ * lets the caller await `.results` once the transaction resolved; they are queued either way. They are
+ * written at COMMIT time, right before it, once the request's commit hold has passed (so the flight does not
+ * depend on when that check answers), and not at all when the transaction rolls back. Only in the outermost
+ * transaction's callback, never awaited inside it (they run at its COMMIT). If one fails, Postgres answers
+ * the COMMIT with ROLLBACK and the transaction rejects, with that statement's error as the cause; one that
+ * could not even be written (never reached the connection) rolls the transaction back too.
  */
 export function lastStatements<const T extends readonly PromiseLike<unknown>[]>(
   tx: Transaction,
@@ -329,7 +343,7 @@ export function lastStatements<const T extends readonly PromiseLike<unknown>[]>(
   const connection = (tx._.session as unknown as { client?: unknown }).client;
   const results = (
     connection instanceof TransactionConnection
-      ? connection.beforeCommit(() => Promise.all(statements.map(issue)))
+      ? connection.beforeCommit(() => Promise.all(statements.map(issue)), statements.length)
       : Promise.all(statements.map(issue))
   ) as Promise<Results>; // not our client: written now, still before COMMIT
   results.catch(() => {}); // the COMMIT reports it

@@ -145,6 +145,38 @@ describe("request database client", () => {
     });
   });
 
+  it("rolls back when a last statement failed before it was written (nobody awaited its results)", async () => {
+    await withHandle(async ({ db }) => {
+      const marker = `client-test-${crypto.randomUUID()}`;
+      await rawRows(db, sql`CREATE TEMP TABLE client_last_unwritten (marker text PRIMARY KEY)`);
+      // What a builder that throws while building its query looks like to lastStatements: a statement that
+      // rejects without ever reaching the connection.
+      const unwritable: PromiseLike<never> = {
+        // biome-ignore lint/suspicious/noThenProperty: a thenable is what is being simulated
+        then: (_resolve, reject) => {
+          reject?.(new Error("could not encode a value"));
+          return Promise.resolve() as never;
+        },
+      };
+      const error = await db
+        .transaction(async (tx) => {
+          lastStatements(tx, [
+            tx.execute(sql`INSERT INTO client_last_unwritten VALUES (${marker})`),
+            unwritable,
+          ]);
+        })
+        .then(
+          () => null,
+          (e: Error) => e,
+        );
+      const messages: string[] = [];
+      for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause)
+        messages.push(String((e as Error).message));
+      expect(messages.join(" | ")).toMatch(/never written/);
+      expect(await rawRows(db, sql`SELECT marker FROM client_last_unwritten`)).toEqual([]);
+    });
+  });
+
   it("holds COMMIT and autocommit statements until the check passes, and fails them with its error", async () => {
     const marker = `client-test-${crypto.randomUUID()}`;
     await withHandle(async (handle) => {

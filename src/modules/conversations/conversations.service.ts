@@ -614,7 +614,18 @@ export async function deleteConversation(deps: Deps, caller: Viewer, conversatio
     return lastStatements(tx, [
       tx.update(conversations).set({ deletedAt: sql`now()` }).where(eq(conversations.id, conversation.id)),
       ...(linkIds.length
-        ? [tx.update(shareLinks).set({ revokedAt: sql`now()` }).where(inArray(shareLinks.id, linkIds))]
+        ? [
+            tx
+              .update(shareLinks)
+              .set({ revokedAt: sql`now()` })
+              .where(
+                and(
+                  eq(shareLinks.workspaceId, caller.workspaceId),
+                  inArray(shareLinks.id, linkIds),
+                  isNull(shareLinks.revokedAt),
+                ),
+              ),
+          ]
         : []),
       recordAudit(deps, tx, {
         type: "CONVERSATION_DELETED",
