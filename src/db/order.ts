@@ -6,3 +6,9 @@ import { type AnyColumn, type SQL, sql } from "drizzle-orm";
  * instead of stopping after a page (even on NOT NULL columns). Use this for every newest-first list.
  */
 export const newestFirst = (column: AnyColumn): SQL => sql`${column} DESC NULLS LAST`;
+
+/**
+ * `text` matched literally inside an ILIKE pattern: `%`, `_` and `\` match themselves (backslash is
+ * Postgres's default LIKE escape). For every list's search filter.
+ */
+export const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\${c}`);

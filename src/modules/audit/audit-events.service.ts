@@ -4,7 +4,7 @@
  * `audit_events_workspace_created_idx` index serves directly.
  */
 import { and, eq, type SQL, sql } from "drizzle-orm";
-import { decodeTimeCursor, encodeTimeCursor, type TimeCursor } from "../../core/cursor";
+import { type Cursor, cursorTimeText, decodeCursor, pageOf } from "../../core/cursor";
 import type { Deps } from "../../core/deps";
 import { errorFields } from "../../core/logger";
 import { createDb, type DbOrTx } from "../../db/client";
@@ -16,9 +16,6 @@ import type { AuditEventDto, ListAuditEventsInput } from "./audit.schemas";
 export const AUDIT_EXPORT_BATCH = 500;
 
 type Filters = Pick<ListAuditEventsInput, "type" | "actor" | "from" | "to">;
-type Cursor = TimeCursor;
-const encodeCursor = encodeTimeCursor;
-const decodeCursor = decodeTimeCursor;
 
 const columns = {
   id: auditEvents.id,
@@ -33,7 +30,7 @@ const columns = {
   userAgent: auditEvents.userAgent,
   traceId: auditEvents.traceId,
   createdAt: auditEvents.createdAt,
-  cursorTime: sql<string>`to_char(${auditEvents.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+  cursorTime: cursorTimeText(auditEvents.createdAt),
 };
 type Row = AuditEvent & { cursorTime: string };
 
@@ -73,7 +70,7 @@ export function auditPageQuery(
   if (filters.to) conditions.push(sql`${auditEvents.createdAt} < ${filters.to}::timestamptz`);
   if (after) {
     conditions.push(
-      sql`(${auditEvents.createdAt}, ${auditEvents.id}) < (${after.t}::timestamptz, ${after.i}::uuid)`,
+      sql`(${auditEvents.createdAt}, ${auditEvents.id}) < (${after.k}::timestamptz, ${after.i}::uuid)`,
     );
   }
   return db
@@ -84,7 +81,7 @@ export function auditPageQuery(
     .limit(limit);
 }
 
-const cursorOf = (row: Row): Cursor => ({ t: row.cursorTime, i: row.id });
+const cursorOf = (row: Row): Cursor => ({ k: row.cursorTime, i: row.id });
 
 /** A page of the caller's workspace's events, newest first, with the cursor of the next page. */
 export async function listAuditEvents(
@@ -92,14 +89,10 @@ export async function listAuditEvents(
   workspaceId: string,
   input: ListAuditEventsInput,
 ): Promise<{ items: AuditEventDto[]; nextCursor: string | null }> {
-  const after = input.cursor ? decodeCursor(input.cursor) : undefined;
+  const after = input.cursor ? decodeCursor(input.cursor, { key: "timestamp" }) : undefined;
   const rows = await auditPageQuery(deps.db, workspaceId, input, after, input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map(toAuditEventDto),
-    nextCursor: rows.length > input.limit && last ? encodeCursor(cursorOf(last)) : null,
-  };
+  const { page, nextCursor } = pageOf(rows, input.limit, cursorOf);
+  return { items: page.map(toAuditEventDto), nextCursor };
 }
 
 const encoder = new TextEncoder();

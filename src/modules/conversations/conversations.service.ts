@@ -4,11 +4,12 @@
  * Access rules live in ./conversation-access.ts.
  */
 import { and, eq, inArray, isNull, or, type SQL, sql } from "drizzle-orm";
-import { decodeTimeCursor, encodeTimeCursor, type TimeCursor } from "../../core/cursor";
+import { type Cursor, decodeCursor, pageOf } from "../../core/cursor";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
 import { type DbOrTx, lastStatements } from "../../db/client";
+import { escapeLike } from "../../db/order";
 import { rawRows, rowDate } from "../../db/raw";
 import {
   type Conversation,
@@ -185,13 +186,6 @@ export async function createConversation(
 
 // --- list ---------------------------------------------------------------------------------------------------
 
-type Cursor = TimeCursor;
-const encodeCursor = encodeTimeCursor;
-const decodeCursor = decodeTimeCursor;
-
-/** `%`, `_` and `\` match themselves in the ILIKE pattern (the pattern's escape character is `\`). */
-const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
-
 /**
  * The list query. "Own + SHARED of the workspace" is a UNION ALL of two arms, each an ordered, limited index
  * scan — own conversations on `conversations_owner_idx` (owner_id, archived_at, last_message_at DESC, id DESC),
@@ -212,7 +206,7 @@ export function listConversationsQuery(
   if (input.personaId) filters.push(sql`c.persona_id = ${input.personaId}`);
   if (input.q) filters.push(sql`c.title ILIKE ${`%${escapeLike(input.q)}%`}`);
   if (cursor) {
-    filters.push(sql`(c.last_message_at, c.id) < (${cursor.t}::timestamptz, ${cursor.i}::uuid)`);
+    filters.push(sql`(c.last_message_at, c.id) < (${cursor.k}::timestamptz, ${cursor.i}::uuid)`);
   }
   const where = sql.join(filters, sql` AND `);
   const take = input.limit + 1;
@@ -271,10 +265,9 @@ export async function listConversations(
   caller: Pick<Caller, "userId" | "workspaceId">,
   input: ListConversationsInput,
 ): Promise<{ items: ConversationDto[]; nextCursor: string | null }> {
-  const cursor = input.cursor ? decodeCursor(input.cursor) : null;
+  const cursor = input.cursor ? decodeCursor(input.cursor, { key: "timestamp" }) : null;
   const rows = await rawRows<ListRow>(deps.db, listConversationsQuery(caller, input, cursor));
-  const page = rows.slice(0, input.limit);
-  const last = page.at(-1);
+  const { page, nextCursor } = pageOf(rows, input.limit, (last) => ({ k: last.cursor_time, i: last.id }));
   return {
     items: page.map((r) => ({
       id: r.id,
@@ -296,7 +289,7 @@ export async function listConversations(
       createdAt: rowDate(r.created_at).toISOString(),
       updatedAt: rowDate(r.updated_at).toISOString(),
     })),
-    nextCursor: rows.length > input.limit && last ? encodeCursor({ t: last.cursor_time, i: last.id }) : null,
+    nextCursor,
   };
 }
 

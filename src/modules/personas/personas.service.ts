@@ -4,8 +4,8 @@
  * encrypted with the persona id as context, never part of a DTO.
  */
 import { and, asc, count, eq, isNull, or, type SQL, sql } from "drizzle-orm";
-import { base64url } from "jose";
 import { encrypt } from "../../core/crypto";
+import { cursorTimeText, decodeCursor, pageOf } from "../../core/cursor";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
@@ -116,25 +116,6 @@ export function toPersonaDto(
 
 // --- catalogue ----------------------------------------------------------------------------------------------
 
-function encodeCursor(values: string[]): string {
-  return base64url.encode(JSON.stringify(values));
-}
-
-/** The cursor's values, or a 400 when it was not made by us. */
-function decodeCursor(cursor: string, arity: number): string[] {
-  try {
-    const values = JSON.parse(new TextDecoder().decode(base64url.decode(cursor))) as unknown;
-    if (Array.isArray(values) && values.length === arity && values.every((v) => typeof v === "string")) {
-      return values as string[];
-    }
-  } catch {
-    // fall through
-  }
-  throw new ApiError("VALIDATION_FAILED", "The cursor is invalid.", {
-    errors: [{ path: "query.cursor", message: "Not a cursor returned by this list." }],
-  });
-}
-
 /** The catalogue page: active global + own-workspace personas by name, with the caller's favourite flags. */
 export async function listPersonas(
   deps: Pick<Deps, "db">,
@@ -143,9 +124,8 @@ export async function listPersonas(
 ): Promise<{ items: PersonaDto[]; nextCursor: string | null }> {
   const conditions: SQL[] = [visibleTo(caller.workspaceId)];
   if (query.cursor) {
-    const [name, id] = decodeCursor(query.cursor, 2) as [string, string];
-    if (!isUuid(id)) decodeCursor("", 2);
-    conditions.push(sql`(${personas.name}, ${personas.id}) > (${name}, ${id}::uuid)`);
+    const after = decodeCursor(query.cursor, { key: "text" });
+    conditions.push(sql`(${personas.name}, ${personas.id}) > (${after.k}, ${after.i}::uuid)`);
   }
   const favouritesOnly = query.favouritesOnly === "true";
   const favouriteJoin = and(
@@ -166,12 +146,8 @@ export async function listPersonas(
     .where(and(...conditions))
     .orderBy(asc(personas.name), asc(personas.id))
     .limit(query.limit + 1);
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map((row) => toPersonaDto(row, row)),
-    nextCursor: rows.length > query.limit && last ? encodeCursor([last.name, last.id]) : null,
-  };
+  const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ k: last.name, i: last.id }));
+  return { items: page.map((row) => toPersonaDto(row, row)), nextCursor };
 }
 
 /** One visible active persona with the caller's favourite flag; 404 otherwise. */
@@ -554,9 +530,10 @@ export async function listDeliveries(
 ): Promise<Omit<DeliveriesDto, "breaker">> {
   const conditions: SQL[] = [eq(chatRuns.personaId, personaId), eq(chatRuns.workspaceId, caller.workspaceId)];
   if (query.cursor) {
-    const [startedAt, id] = decodeCursor(query.cursor, 2) as [string, string];
-    if (!isUuid(id) || Number.isNaN(Date.parse(startedAt))) decodeCursor("", 2);
-    conditions.push(sql`(${chatRuns.startedAt}, ${chatRuns.id}) < (${startedAt}::timestamptz, ${id}::uuid)`);
+    const after = decodeCursor(query.cursor, { key: "timestamp" });
+    conditions.push(
+      sql`(${chatRuns.startedAt}, ${chatRuns.id}) < (${after.k}::timestamptz, ${after.i}::uuid)`,
+    );
   }
   // The visibility check and the page in one flight (the session check's, with readAfterAuth): the page is
   // scoped to the caller's workspace, so it is empty for a foreign persona and dropped with the 404 anyway.
@@ -566,7 +543,7 @@ export async function listDeliveries(
       .select({
         run: chatRuns,
         // Microsecond precision, so the keyset never skips runs started in the same millisecond.
-        cursorAt: sql<string>`to_char(${chatRuns.startedAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+        cursorAt: cursorTimeText(chatRuns.startedAt),
       })
       .from(chatRuns)
       .where(and(...conditions))
@@ -574,8 +551,7 @@ export async function listDeliveries(
       .limit(query.limit + 1),
   ]);
   if (!visible) throw notFound();
-  const page = rows.slice(0, query.limit);
-  const last = page.at(-1);
+  const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ k: last.cursorAt, i: last.run.id }));
   return {
     items: page.map(({ run }) => ({
       id: run.id,
@@ -588,6 +564,6 @@ export async function listDeliveries(
       startedAt: run.startedAt.toISOString(),
       finishedAt: run.finishedAt?.toISOString() ?? null,
     })),
-    nextCursor: rows.length > query.limit && last ? encodeCursor([last.cursorAt, last.run.id]) : null,
+    nextCursor,
   };
 }

@@ -5,17 +5,19 @@
  * only `data.via` tells the routes apart.
  */
 import { and, asc, desc, eq, ilike, or, type SQL, sql } from "drizzle-orm";
+import { cursorTimeText, decodeCursor, pageOf } from "../../core/cursor";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid } from "../../core/ids";
 import { lastStatements, type Transaction } from "../../db/client";
+import { escapeLike } from "../../db/order";
 import { type User, type UserRole, users } from "../../db/schema";
 import type { AuthContext } from "../../middleware/auth";
 import { recordAudit } from "../audit/audit.service";
 import { revokeMemberSessions } from "../auth/sessions.service";
 import type { UserDto } from "../users/users.schemas";
 import { toSignedUserDto } from "../users/users.service";
-import type { ListMembersInput, MemberSort } from "./workspaces.schemas";
+import type { ListMembersInput } from "./workspaces.schemas";
 import {
   assertAdminRemainsAmong,
   assertStillAdmin,
@@ -43,67 +45,8 @@ const SORT_KEYS: Record<"name" | "email" | "createdAt", SQL> = {
 const SORT_KEY_TEXT: Record<"name" | "email" | "createdAt", SQL<string>> = {
   name: sql<string>`lower(coalesce(${users.name}, ${users.email}))`,
   email: sql<string>`${users.email}`,
-  createdAt: sql<string>`to_char(${users.createdAt} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+  createdAt: cursorTimeText(users.createdAt),
 };
-
-type Cursor = { s: MemberSort; k: string; i: string };
-const CURSOR_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-
-/** The exact form `to_char` writes, and a real date (a forged 02-30 would make Postgres fail the cast). */
-function isCursorTimestamp(value: string): boolean {
-  if (!CURSOR_TIMESTAMP.test(value)) return false;
-  const millis = new Date(`${value.slice(0, 23)}Z`);
-  return !Number.isNaN(millis.getTime()) && millis.toISOString().slice(0, 23) === value.slice(0, 23);
-}
-
-const base64UrlEncode = (text: string) =>
-  btoa(String.fromCharCode(...new TextEncoder().encode(text)))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
-
-function base64UrlDecode(value: string): string {
-  const bytes = Uint8Array.from(atob(value.replaceAll("-", "+").replaceAll("_", "/")), (c) =>
-    c.charCodeAt(0),
-  );
-  return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
-}
-
-export const encodeCursor = (cursor: Cursor): string => base64UrlEncode(JSON.stringify(cursor));
-
-const badCursor = (message: string) =>
-  new ApiError("VALIDATION_FAILED", "The request is invalid.", {
-    errors: [{ path: "query.cursor", message }],
-  });
-
-/** Parses an opaque cursor; anything but one this API issued for the same sort is 400. */
-export function decodeCursor(value: string, sort: MemberSort): Cursor {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(base64UrlDecode(value));
-  } catch {
-    throw badCursor("not a cursor of this list");
-  }
-  const cursor = parsed as Partial<Cursor> | null;
-  if (
-    typeof cursor !== "object" ||
-    cursor === null ||
-    typeof cursor.k !== "string" ||
-    cursor.k.length > 1000 ||
-    typeof cursor.i !== "string" ||
-    !isUuid(cursor.i)
-  ) {
-    throw badCursor("not a cursor of this list");
-  }
-  if (cursor.s !== sort) throw badCursor("the cursor belongs to another sort order");
-  if (sort.endsWith("createdAt") && !isCursorTimestamp(cursor.k)) {
-    throw badCursor("not a cursor of this list");
-  }
-  return cursor as Cursor;
-}
-
-/** `%`, `_` and `\` match themselves in the ILIKE pattern (backslash is Postgres's default LIKE escape). */
-export const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export type MemberPage = { items: UserDto[]; nextCursor: string | null };
 
@@ -119,7 +62,9 @@ export async function listMembers(
   const descending = input.sort.startsWith("-");
   const field = (descending ? input.sort.slice(1) : input.sort) as keyof typeof SORT_KEYS;
   const key = SORT_KEYS[field];
-  const cursor = input.cursor ? decodeCursor(input.cursor, input.sort) : null;
+  const cursor = input.cursor
+    ? decodeCursor(input.cursor, { key: field === "createdAt" ? "timestamp" : "text", sort: input.sort })
+    : null;
   const cast = field === "createdAt" ? sql`::timestamptz` : sql``;
 
   const conditions: (SQL | undefined)[] = [eq(users.workspaceId, workspaceId)];
@@ -144,15 +89,12 @@ export async function listMembers(
     .orderBy(...order)
     .limit(input.limit + 1);
 
-  const page = rows.slice(0, input.limit);
-  const last = page.at(-1);
-  return {
-    items: await Promise.all(page.map((row) => toMemberDto(deps, row.user))),
-    nextCursor:
-      rows.length > input.limit && last
-        ? encodeCursor({ s: input.sort, k: last.sortKey, i: last.user.id })
-        : null,
-  };
+  const { page, nextCursor } = pageOf(rows, input.limit, (last) => ({
+    s: input.sort,
+    k: last.sortKey,
+    i: last.user.id,
+  }));
+  return { items: await Promise.all(page.map((row) => toMemberDto(deps, row.user))), nextCursor };
 }
 
 /** One user of the caller's workspace; another workspace's id, or none, is the same 404. */
