@@ -95,7 +95,10 @@ type ScenarioResult = {
  * Round trips a request of the scenario may make (issue 14's targets; part 2 adds the conversation paths).
  * `beforeWebhook`/`afterWebhook` split a relaying route at the moment the webhook fake received the relay.
  */
-const ROUND_TRIP_TARGETS: Record<string, { total: number; beforeWebhook?: number; afterWebhook?: number }> = {
+const ROUND_TRIP_TARGETS: Record<
+  string,
+  { total: number; beforeWebhook?: number; afterWebhook?: number; connections?: number }
+> = {
   auth_health_select1: { total: 1 },
   users_me: { total: 1 },
   personas_list: { total: 1 },
@@ -105,6 +108,8 @@ const ROUND_TRIP_TARGETS: Record<string, { total: number; beforeWebhook?: number
   workspace_members: { total: 1 },
   login: { total: 2 },
   refresh: { total: 1 },
+  // issue 15: the conversation store
+  conversation_branch_200: { total: 1, connections: 1 },
 };
 
 /** gzip size of the deployable bundle, from `wrangler deploy --dry-run --outdir` (offline). */
@@ -719,7 +724,8 @@ async function main() {
       (target.afterWebhook === undefined ||
         (measured.round_trips_after_webhook ?? 0) <= target.afterWebhook) &&
       (target.beforeWebhook === undefined ||
-        measured.round_trips - (measured.round_trips_after_webhook ?? 0) <= target.beforeWebhook);
+        measured.round_trips - (measured.round_trips_after_webhook ?? 0) <= target.beforeWebhook) &&
+      (target.connections === undefined || (measured.connections ?? 0) <= target.connections);
     return [{ scenario: name, route: measured.route, measured: measured.round_trips, target, holds }];
   });
   for (const [name, measured] of Object.entries(roundTrips)) {

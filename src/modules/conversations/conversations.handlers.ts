@@ -17,7 +17,10 @@ export const listConversations: RouteHandler<typeof routes.listConversations, Ap
 export const getConversation: RouteHandler<typeof routes.getConversation, AppEnv> = async (c) => {
   const { id } = c.req.valid("param");
   const { leafId } = c.req.valid("query");
-  return c.json(await service.getConversation(depsFrom(c), authOf(c), id, leafId), 200);
+  return c.json(
+    await readAfterAuth(c, (viewer) => service.getConversation(depsFrom(c), viewer, id, leafId)),
+    200,
+  );
 };
 
 export const updateConversation: RouteHandler<typeof routes.updateConversation, AppEnv> = async (c) =>

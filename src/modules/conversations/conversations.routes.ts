@@ -62,6 +62,7 @@ export const listConversations = createRoute({
 
 export const getConversation = createRoute({
   ...authed,
+  middleware: [requireAuthForRead],
   method: "get",
   path: "/api/conversations/{id}",
   operationId: "getConversation",

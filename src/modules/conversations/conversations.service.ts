@@ -11,18 +11,7 @@ import { isUuid, newId } from "../../core/ids";
 import { type DbOrTx, lastStatements } from "../../db/client";
 import { escapeLike } from "../../db/order";
 import { rawRows, rowDate } from "../../db/raw";
-import {
-  type Conversation,
-  conversations,
-  files,
-  messageFiles,
-  messages,
-  personas,
-  type ReactionType,
-  reactions,
-  shareLinks,
-  users,
-} from "../../db/schema";
+import { type Conversation, conversations, messages, personas, shareLinks, users } from "../../db/schema";
 import { recordAudit } from "../audit/audit.service";
 import {
   type ConversationCaller,
@@ -30,11 +19,10 @@ import {
   notTheOwner,
   requireConversation,
 } from "./conversation-access";
+import { branchJson, hasMessage, toConversationMessageDto } from "./conversation-store";
 import {
-  type AttachmentDto,
   type ConversationDetailDto,
   type ConversationDto,
-  type ConversationMessageDto,
   type CreateConversationInput,
   type ListConversationsInput,
   PREVIEW_CHARS,
@@ -73,14 +61,17 @@ export function toConversationDto(row: SummaryRow, caller: Pick<Caller, "userId"
   };
 }
 
-/** The URL an attachment is fetched from with the bearer token (the files routes serve it). */
-export const attachmentUrl = (deps: Pick<Deps, "config">, fileId: string) =>
-  new URL(`/api/files/${fileId}`, deps.config.APP_BASE_URL).toString();
-
 /** The conversation with its persona summary, owner name and preview, when the caller can see it. */
-function summaryQuery(db: DbOrTx, caller: Viewer, conversationId: string, visibleOnly = true) {
+function summaryQuery<Extra extends Record<string, SQL>>(
+  db: DbOrTx,
+  caller: Viewer,
+  conversationId: string,
+  visibleOnly = true,
+  extra: Extra = {} as Extra,
+) {
   return db
     .select({
+      ...extra,
       conversation: conversations,
       persona: {
         id: personas.id,
@@ -295,160 +286,31 @@ export async function listConversations(
 
 // --- branch view --------------------------------------------------------------------------------------------
 
-type Node = { id: string; parentId: string | null };
-
 const invalidMessage = (path: string, message: string) =>
   new ApiError("VALIDATION_FAILED", "The request is invalid.", { errors: [{ path, message }] });
 
-/** Every message of the conversation as (id, parent), oldest first — the tree's shape, no content. */
-async function treeOf(db: DbOrTx, workspaceId: string, conversationId: string): Promise<Node[]> {
-  return db
-    .select({ id: messages.id, parentId: messages.parentId })
-    .from(messages)
-    .where(and(eq(messages.workspaceId, workspaceId), eq(messages.conversationId, conversationId)))
-    .orderBy(messages.createdAt, messages.id);
-}
-
-/** Children lists (oldest first) keyed by parent id; roots under "". */
-function childrenOf(nodes: Node[]): Map<string, string[]> {
-  const children = new Map<string, string[]>();
-  for (const node of nodes) {
-    const key = node.parentId ?? "";
-    const list = children.get(key);
-    if (list) list.push(node.id);
-    else children.set(key, [node.id]);
-  }
-  return children;
-}
-
-/** The root → `leafId` path, continued down through the newest child to a leaf. */
-function branchThrough(nodes: Node[], children: Map<string, string[]>, leafId: string): Node[] {
-  const byId = new Map(nodes.map((n) => [n.id, n]));
-  const up: Node[] = [];
-  for (let node = byId.get(leafId); node; node = node.parentId ? byId.get(node.parentId) : undefined) {
-    up.push(node);
-    if (up.length > nodes.length) break; // a cycle cannot exist (FKs), but never loop forever
-  }
-  const path = up.reverse();
-  for (let last = path.at(-1); last; ) {
-    const next = children.get(last.id)?.at(-1);
-    const node = next ? byId.get(next) : undefined;
-    if (!node) break;
-    path.push(node);
-    last = node;
-  }
-  return path;
-}
-
-/** Reaction counts and the caller's own reaction for the given messages. */
-async function reactionsFor(db: DbOrTx, caller: Caller, messageIds: string[]) {
-  const counts = new Map<string, { LIKE: number; DISLIKE: number }>();
-  const mine = new Map<string, ReactionType>();
-  if (messageIds.length === 0) return { counts, mine };
-  const rows = await db
-    .select({
-      messageId: reactions.messageId,
-      type: reactions.type,
-      n: sql<number>`count(*)::int`,
-      mine: sql<boolean>`bool_or(${reactions.userId} = ${caller.userId})`,
-    })
-    .from(reactions)
-    .where(and(eq(reactions.workspaceId, caller.workspaceId), inArray(reactions.messageId, messageIds)))
-    .groupBy(reactions.messageId, reactions.type);
-  for (const row of rows) {
-    const entry = counts.get(row.messageId) ?? { LIKE: 0, DISLIKE: 0 };
-    entry[row.type] = Number(row.n);
-    counts.set(row.messageId, entry);
-    if (row.mine) mine.set(row.messageId, row.type);
-  }
-  return { counts, mine };
-}
-
-/** Attachments of the given messages (only READY files are ever linked). */
-export async function attachmentsFor(
-  deps: Pick<Deps, "db" | "config">,
-  workspaceId: string,
-  messageIds: string[],
-): Promise<Map<string, AttachmentDto[]>> {
-  const out = new Map<string, AttachmentDto[]>();
-  if (messageIds.length === 0) return out;
-  const rows = await deps.db
-    .select({
-      messageId: messageFiles.messageId,
-      id: files.id,
-      filename: files.filename,
-      contentType: files.contentType,
-      sizeBytes: files.sizeBytes,
-    })
-    .from(messageFiles)
-    .innerJoin(files, and(eq(files.workspaceId, messageFiles.workspaceId), eq(files.id, messageFiles.fileId)))
-    .where(and(eq(messageFiles.workspaceId, workspaceId), inArray(messageFiles.messageId, messageIds)))
-    .orderBy(files.createdAt, files.id);
-  for (const { messageId, ...file } of rows) {
-    const list = out.get(messageId) ?? [];
-    list.push({ ...file, url: attachmentUrl(deps, file.id) });
-    out.set(messageId, list);
-  }
-  return out;
-}
-
 /**
  * The conversation with one branch: the current one, or the one through `leafId` (a message of this
- * conversation, else 400) continued to its newest leaf — the pointer does not move.
+ * conversation, else 400) continued to its newest leaf — the pointer does not move. One statement (the
+ * summary, the branch with siblings, reactions and attachments: `branchJson`), which readAfterAuth sends
+ * beside the session check: one round trip.
  */
 export async function getConversation(
   deps: Pick<Deps, "db" | "config">,
-  caller: Caller,
+  viewer: Viewer,
   conversationId: string,
   leafId?: string,
 ): Promise<ConversationDetailDto> {
-  const summary = await readSummary(deps.db, caller, conversationId);
-  if (!summary) throw conversationNotFound();
-  const conversation = summary.conversation;
-  const nodes = await treeOf(deps.db, caller.workspaceId, conversation.id);
-  const children = childrenOf(nodes);
-  let start = conversation.currentLeafId;
-  if (leafId !== undefined) {
-    if (!nodes.some((n) => n.id === leafId.toLowerCase())) {
-      throw invalidMessage("query.leafId", "Not a message of this conversation.");
-    }
-    start = leafId.toLowerCase();
-  }
-  const path = start ? branchThrough(nodes, children, start) : [];
-  const ids = path.map((n) => n.id);
-
-  const [rows, reactionInfo, attachments] = await Promise.all([
-    ids.length
-      ? deps.db
-          .select()
-          .from(messages)
-          .where(and(eq(messages.workspaceId, caller.workspaceId), inArray(messages.id, ids)))
-      : Promise.resolve([]),
-    reactionsFor(deps.db, caller, ids),
-    attachmentsFor(deps, caller.workspaceId, ids),
-  ]);
-  const byId = new Map(rows.map((m) => [m.id, m]));
-  const items: ConversationMessageDto[] = [];
-  for (const node of path) {
-    const m = byId.get(node.id);
-    if (!m) continue;
-    const siblings = children.get(m.parentId ?? "") ?? [m.id];
-    items.push({
-      id: m.id,
-      parentId: m.parentId,
-      role: m.role,
-      content: m.content,
-      status: m.status,
-      authorId: m.authorId,
-      personaVersion: m.personaVersion,
-      createdAt: m.createdAt.toISOString(),
-      siblings: { index: siblings.indexOf(m.id), count: siblings.length, ids: siblings },
-      reactions: reactionInfo.counts.get(m.id) ?? { LIKE: 0, DISLIKE: 0 },
-      myReaction: reactionInfo.mine.get(m.id) ?? null,
-      attachments: attachments.get(m.id) ?? [],
-    });
-  }
-  return { ...toConversationDto(summary, caller), leafId: path.at(-1)?.id ?? null, messages: items };
+  if (!isUuid(conversationId)) throw conversationNotFound();
+  const start = leafId?.toLowerCase();
+  const [row] = await summaryQuery(deps.db, viewer, conversationId, true, {
+    branch: branchJson(viewer, start),
+    startFound: start ? hasMessage(start) : sql<boolean>`true`,
+  });
+  if (!row) throw conversationNotFound();
+  if (!row.startFound) throw invalidMessage("query.leafId", "Not a message of this conversation.");
+  const items = row.branch.map((m) => toConversationMessageDto(deps, m));
+  return { ...toConversationDto(row, viewer), leafId: items.at(-1)?.id ?? null, messages: items };
 }
 
 // --- changes ------------------------------------------------------------------------------------------------
