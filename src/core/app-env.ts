@@ -11,6 +11,10 @@ export type AppEnv = {
     traceId: string;
     log: Logger;
     db: Database;
+    /** DbHandle.selfGuarded: only for middleware/guarded-write.ts. */
+    selfGuardedDb: Database;
+    /** Set by requireAuthForGuardedWrite. */
+    guardedWrite?: boolean;
     dbStats: QueryStats;
     /** The request's commit hold (DbHandle): set by requireAuthForWrite to the session check. */
     holdCommitsUntil: DbHandle["holdCommitsUntil"];

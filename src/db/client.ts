@@ -41,6 +41,12 @@ export type DbHandle = {
    * already be in flight when this is called: a statement it is waiting for would otherwise wait for itself.
    */
   holdCommitsUntil: (check: () => Promise<unknown>) => void;
+  /**
+   * The same connections for statements that carry the session check in their own SQL (a `guard` CTE every
+   * change depends on): they skip the commit hold, so such a write autocommits in the check's flight (one
+   * round trip). Only `guardedStatement` (middleware/guarded-write.ts) may use it; never a transaction.
+   */
+  selfGuarded: Database;
 };
 
 /** Creates the request's client. No socket is opened until the first query. */
@@ -48,11 +54,19 @@ export function createDb(connectionString: string): DbHandle {
   const stats: QueryStats = { count: 0, ms: 0, roundTrips: 0 };
   const connection = new RequestPool(connectionString, stats);
   const db = drizzle({ client: connection as unknown as pg.Pool, schema });
+  // Not a "Pool" by name: drizzle then sends everything through `query` (no `connect()` for transactions).
+  const unheld: Queryable = {
+    query: (config, values) => {
+      if (CONTROL.test(config.text)) throw new Error("selfGuarded: no transactions");
+      return connection.queryUnheld(config, values);
+    },
+  };
   return {
     db,
     stats,
     close: () => connection.end(),
     holdCommitsUntil: (check) => connection.holdCommitsUntil(check),
+    selfGuarded: drizzle({ client: unheld as unknown as pg.Client, schema }),
   };
 }
 
@@ -111,8 +125,13 @@ class RequestPool {
 
   query(config: QueryConfig, values?: unknown[]): Promise<Result> {
     if (this.commitCheck) return this.committable().then(() => this.query(config, values));
+    return this.queryUnheld(config, values);
+  }
+
+  /** A statement that carries its own session guard (DbHandle.selfGuarded): written at once. */
+  queryUnheld(config: QueryConfig, values?: unknown[]): Promise<Result> {
     const connection = this.free();
-    if (!connection) return this.released().then(() => this.query(config, values));
+    if (!connection) return this.released().then(() => this.queryUnheld(config, values));
     return this.send(connection, config, values);
   }
 

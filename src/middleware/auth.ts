@@ -71,6 +71,22 @@ export function bearerToken(header: string | undefined): string | null {
 }
 
 /**
+ * The token's session, still live by the database clock, of an ACTIVE user in the token's workspace: the
+ * predicate over sessions ⋈ users (⋈ workspaces) of the auth query and of the guard of a self-guarded write.
+ */
+export function liveSessionOf(claims: TokenCaller) {
+  return and(
+    eq(sessions.id, claims.sessionId),
+    eq(sessions.userId, claims.userId),
+    eq(sessions.workspaceId, claims.workspaceId),
+    isNull(sessions.revokedAt),
+    gt(sessions.idleExpiresAt, sql`now()`),
+    gt(sessions.absoluteExpiresAt, sql`now()`),
+    eq(users.status, "ACTIVE"),
+  );
+}
+
+/**
  * The auth context's one query: the token's session, still live by the database clock, of an ACTIVE user in
  * the token's workspace. Returns null when any part does not hold (the caller answers 401, whatever failed).
  */
@@ -92,17 +108,7 @@ export async function loadAuthContext(
       .from(sessions)
       .innerJoin(users, and(eq(users.id, sessions.userId), eq(users.workspaceId, sessions.workspaceId)))
       .innerJoin(workspaces, eq(workspaces.id, sessions.workspaceId))
-      .where(
-        and(
-          eq(sessions.id, claims.sessionId),
-          eq(sessions.userId, claims.userId),
-          eq(sessions.workspaceId, claims.workspaceId),
-          isNull(sessions.revokedAt),
-          gt(sessions.idleExpiresAt, sql`now()`),
-          gt(sessions.absoluteExpiresAt, sql`now()`),
-          eq(users.status, "ACTIVE"),
-        ),
-      )
+      .where(liveSessionOf(claims))
       .limit(1),
   );
   if (!row) return null;
@@ -148,10 +154,12 @@ export type TokenCaller = { userId: string; workspaceId: string; sessionId: stri
  * runs alongside the query (spending budget changes no row). Resolves with the auth context once every rule
  * of `requireAuth` holds, else rejects with its error; nothing is set on the context here.
  */
-function checkSession(c: Context<AppEnv>, claims: AccessTokenClaims): Promise<AuthContext> {
+function checkSession(
+  c: Context<AppEnv>,
+  claims: AccessTokenClaims,
+  budget: Promise<unknown> = spendBudget(c, claims),
+): Promise<AuthContext> {
   const session = loadAuthContext(c.var.db, claims, c.var.config.PLATFORM_ADMIN_EMAILS);
-  // API_USER (CONFIG.md): one budget per user across every authenticated route, before the handler's result.
-  const budget = enforceRateLimit(depsFrom(c), "API_USER", claims.userId);
   budget.catch(() => {}); // observed below; an unanswered session check must not leave it unhandled
   return session.then(async (auth) => {
     if (!auth) throw invalidTokenError("The session has ended. Sign in again.");
@@ -173,8 +181,16 @@ function checkSession(c: Context<AppEnv>, claims: AccessTokenClaims): Promise<Au
   });
 }
 
-/** Verifies the bearer token (CPU only while the key set is cached) and starts the session check. */
-async function startAuth(c: Context<AppEnv>): Promise<void> {
+/** API_USER (CONFIG.md): one budget per user across every authenticated route, before the handler's result. */
+const spendBudget = (c: Context<AppEnv>, claims: TokenCaller) =>
+  enforceRateLimit(depsFrom(c), "API_USER", claims.userId);
+
+/**
+ * Verifies the bearer token (CPU only while the key set is cached) and starts the session check. With
+ * `budgetFirst`, the API_USER budget is spent before the check starts (a self-guarded write commits in the
+ * check's flight, so a 429 must be known before it is written).
+ */
+export async function startAuth(c: Context<AppEnv>, options: { budgetFirst?: boolean } = {}): Promise<void> {
   const token = bearerToken(c.req.header("Authorization"));
   if (!token) {
     throw new ApiError("UNAUTHENTICATED", "An access token is required.", {
@@ -182,7 +198,8 @@ async function startAuth(c: Context<AppEnv>): Promise<void> {
     });
   }
   const claims = await verifyAccessToken(depsFrom(c), token);
-  const pending = checkSession(c, claims);
+  if (options.budgetFirst) await spendBudget(c, claims);
+  const pending = checkSession(c, claims, options.budgetFirst ? Promise.resolve() : undefined);
   pending.catch(() => {}); // observed by authReady
   c.set("authPending", pending);
   c.set("tokenCaller", {

@@ -18,8 +18,9 @@ export const requestContext = createMiddleware<AppEnv>(async (c, next) => {
   c.set("clientIp", c.req.header("CF-Connecting-IP") ?? "0.0.0.0");
   let log = createLogger("info", { traceId });
   c.set("log", log);
-  const { db, stats, close, holdCommitsUntil } = createDb(c.env.HYPERDRIVE.connectionString);
+  const { db, stats, close, holdCommitsUntil, selfGuarded } = createDb(c.env.HYPERDRIVE.connectionString);
   c.set("db", db);
+  c.set("selfGuardedDb", selfGuarded);
   c.set("dbStats", stats);
   c.set("holdCommitsUntil", holdCommitsUntil);
   try {

@@ -1,4 +1,4 @@
-import { type SQL, sql } from "drizzle-orm";
+import { is, SQL, sql } from "drizzle-orm";
 import type { Deps } from "../../core/deps";
 import { newId } from "../../core/ids";
 import type { DbOrTx } from "../../db/client";
@@ -111,12 +111,19 @@ export function recordAudit(deps: AuditDeps, db: DbOrTx, input: AuditInput) {
  * one row per row of `source` — none when the statement's guard CTE matched nothing. The workspace, actor and
  * target ids may be columns of `source`.
  */
-export function auditInsertFrom(deps: AuditDeps, input: AuditFields<string | StatementId>, source: SQL): SQL {
-  const row = auditRow(deps, input);
+export function auditInsertFrom(
+  deps: AuditDeps,
+  input: Omit<AuditFields<string | StatementId>, "data"> & { data?: Record<string, unknown> | SQL },
+  source: SQL,
+): SQL {
+  // `data` may be a jsonb expression over `source` when the statement alone knows it (e.g. links revoked).
+  const { data, ...fields } = input;
+  const row = auditRow(deps, { ...fields, data: is(data, SQL) ? {} : data });
+  const dataSql = is(data, SQL) ? data : sql`${JSON.stringify(row.data)}::jsonb`;
   return sql`INSERT INTO audit_events (id, workspace_id, actor_user_id, actor_type, event_type, target_type,
       target_id, data, ip, user_agent, trace_id)
     SELECT ${row.id}::uuid, ${row.workspaceId}::uuid, ${row.actorUserId}::uuid, ${row.actorType}::actor_type,
-      ${row.eventType}, ${row.targetType}, ${row.targetId}, ${JSON.stringify(row.data)}::jsonb, ${row.ip}::inet,
+      ${row.eventType}, ${row.targetType}, ${row.targetId}, ${dataSql}, ${row.ip}::inet,
       ${row.userAgent}, ${row.traceId}
     FROM ${source}`;
 }

@@ -9,8 +9,17 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Deps } from "../../core/deps";
 import { rowDate } from "../../db/raw";
-import { conversations, type MessageRole, type MessageStatus, type ReactionType } from "../../db/schema";
-import type { AttachmentDto, ConversationMessageDto } from "./conversations.schemas";
+import {
+  type Conversation,
+  conversations,
+  type MessageRole,
+  type MessageStatus,
+  type ReactionType,
+} from "../../db/schema";
+import type { TokenCaller } from "../../middleware/auth";
+import type { GuardedStatement } from "../../middleware/guarded-write";
+import { auditInsertFrom } from "../audit/audit.service";
+import { type AttachmentDto, type ConversationMessageDto, PREVIEW_CHARS } from "./conversations.schemas";
 
 /** The URL an attachment is fetched from with the bearer token (the files routes serve it). */
 export const attachmentUrl = (deps: Pick<Deps, "config">, fileId: string) =>
@@ -121,5 +130,288 @@ export function toConversationMessageDto(
     reactions: { LIKE: m.likes, DISLIKE: m.dislikes },
     myReaction: m.mine,
     attachments: m.attachments.map((file) => ({ ...file, url: attachmentUrl(deps, file.id) })),
+  };
+}
+
+// --- summaries ----------------------------------------------------------------------------------------------
+
+/** What a conversation's DTO is made of (`toConversationDto`). */
+export type SummaryRow = {
+  conversation: Pick<
+    Conversation,
+    | "id"
+    | "title"
+    | "visibility"
+    | "archivedAt"
+    | "ownerId"
+    | "currentLeafId"
+    | "messageCount"
+    | "lastMessageAt"
+    | "createdAt"
+    | "updatedAt"
+  >;
+  persona: { id: string; name: string; roleTitle: string | null; avatarUrl: string | null };
+  ownerName: string | null;
+  preview: string | null;
+};
+
+/** `summaryJson` as the driver hands it over: timestamps as text. */
+type SummaryJson = Omit<SummaryRow, "conversation"> & {
+  conversation: Omit<
+    SummaryRow["conversation"],
+    "archivedAt" | "lastMessageAt" | "createdAt" | "updatedAt"
+  > & {
+    archivedAt: string | null;
+    lastMessageAt: string;
+    createdAt: string;
+    updatedAt: string;
+  };
+};
+
+/** The summary of the row `c` (any relation with conversations' columns: a CTE's RETURNING), as JSON. */
+const summaryJson = (c: SQL) => sql`json_build_object(
+    'conversation', json_build_object('id', ${c}.id, 'title', ${c}.title, 'visibility', ${c}.visibility,
+      'archivedAt', ${c}.archived_at, 'ownerId', ${c}.owner_id, 'currentLeafId', ${c}.current_leaf_id,
+      'messageCount', ${c}.message_count, 'lastMessageAt', ${c}.last_message_at, 'createdAt', ${c}.created_at,
+      'updatedAt', ${c}.updated_at),
+    'persona', (SELECT json_build_object('id', p.id, 'name', p.name, 'roleTitle', p.role_title,
+                                         'avatarUrl', p.avatar_url) FROM personas p WHERE p.id = ${c}.persona_id),
+    'ownerName', (SELECT u.name FROM users u WHERE u.workspace_id = ${c}.workspace_id AND u.id = ${c}.owner_id),
+    'preview', (SELECT left(m.content, ${PREVIEW_CHARS}) FROM messages m
+                 WHERE m.conversation_id = ${c}.id AND m.id = ${c}.current_leaf_id))`;
+
+export function summaryFromJson(json: SummaryJson): SummaryRow {
+  const c = json.conversation;
+  return {
+    ...json,
+    conversation: {
+      ...c,
+      archivedAt: c.archivedAt === null ? null : rowDate(c.archivedAt),
+      lastMessageAt: rowDate(c.lastMessageAt),
+      createdAt: rowDate(c.createdAt),
+      updatedAt: rowDate(c.updatedAt),
+    },
+  };
+}
+
+// --- self-guarded changes (one statement each: middleware/guarded-write.ts) ---------------------------------
+
+type Caller = TokenCaller;
+
+/** The conversation when the caller can see it (own or SHARED), locked, and only under a live session. */
+const visibleLocked = (caller: Caller, conversationId: string) => sql`
+  SELECT c.* FROM conversations c
+   WHERE c.workspace_id = ${caller.workspaceId}::uuid AND c.id = ${conversationId}::uuid AND c.deleted_at IS NULL
+     AND (c.owner_id = ${caller.userId}::uuid OR c.visibility = 'SHARED') AND EXISTS (SELECT 1 FROM guard)
+     FOR UPDATE OF c`;
+
+/** Final SELECT of a change to `target`: its owner, whether the rule allowed it, and the summary after it. */
+const changeOutcome = (allowed: SQL) => sql`
+  SELECT t.owner_id AS "ownerId", ${allowed} AS allowed,
+         EXISTS (SELECT 1 FROM changed) AS changed,
+         (SELECT ${summaryJson(sql`x`)}
+            FROM (SELECT * FROM changed UNION ALL SELECT * FROM target WHERE NOT EXISTS (SELECT 1 FROM changed)) x
+           LIMIT 1) AS summary
+    FROM target t, guard g`;
+
+export type ChangeOutcome = { ownerId: string; allowed: boolean; changed: boolean; summary: SummaryJson };
+type AuditDeps = Parameters<typeof auditInsertFrom>[0];
+const isOwner = (caller: Caller) => sql`t.owner_id = ${caller.userId}::uuid`;
+
+/** Archive or unarchive (the owner only); audited when it changed. */
+export function archiveStatement(
+  deps: AuditDeps,
+  caller: Caller,
+  conversationId: string,
+  archived: boolean,
+): GuardedStatement {
+  return {
+    with: {
+      target: visibleLocked(caller, conversationId),
+      changed: sql`
+        UPDATE conversations c SET archived_at = CASE WHEN ${archived} THEN now() END, updated_at = now()
+          FROM target t
+         WHERE c.workspace_id = t.workspace_id AND c.id = t.id AND ${isOwner(caller)}
+           AND (t.archived_at IS NOT NULL) <> ${archived}
+        RETURNING c.*`,
+      audit: auditInsertFrom(
+        deps,
+        {
+          type: "CONVERSATION_ARCHIVED",
+          workspaceId: caller.workspaceId,
+          actorUserId: caller.userId,
+          targetType: "conversation",
+          targetId: sql`changed.id::text`,
+          data: { via: "PATCH /api/conversations/{id}/archive", archived },
+        },
+        sql`changed`,
+      ),
+    },
+    select: changeOutcome(isOwner(caller)),
+  };
+}
+
+/**
+ * PRIVATE ↔ SHARED: the owner either way, an ADMIN who is not the owner only to PRIVATE. Going PRIVATE
+ * revokes the live share links in the same statement (link creation takes the same row lock).
+ */
+export function visibilityStatement(
+  deps: AuditDeps,
+  caller: Caller,
+  conversationId: string,
+  visibility: "PRIVATE" | "SHARED",
+): GuardedStatement {
+  const allowed = sql`(${isOwner(caller)} OR (g.role = 'ADMIN' AND ${visibility} = 'PRIVATE'))`;
+  return {
+    with: {
+      target: visibleLocked(caller, conversationId),
+      changed: sql`
+        UPDATE conversations c SET visibility = ${visibility}::visibility, updated_at = now()
+          FROM target t, guard g
+         WHERE c.workspace_id = t.workspace_id AND c.id = t.id AND ${allowed} AND t.visibility <> ${visibility}::visibility
+        RETURNING c.*`,
+      revoked: sql`
+        UPDATE share_links l SET revoked_at = now() FROM changed ch
+         WHERE l.workspace_id = ch.workspace_id AND l.conversation_id = ch.id AND l.revoked_at IS NULL
+           AND ch.visibility = 'PRIVATE'
+        RETURNING l.id`,
+      audit: auditInsertFrom(
+        deps,
+        {
+          type: "CONVERSATION_VISIBILITY_CHANGED",
+          workspaceId: caller.workspaceId,
+          actorUserId: caller.userId,
+          targetType: "conversation",
+          targetId: sql`changed.id::text`,
+          data: sql`jsonb_build_object('via', 'PATCH /api/conversations/{id}/visibility',
+            'from', ${visibility === "PRIVATE" ? "SHARED" : "PRIVATE"}::text, 'to', ${visibility}::text,
+            'byAdmin', changed.owner_id <> ${caller.userId}::uuid, 'revokedLinks', (SELECT count(*) FROM revoked))`,
+        },
+        sql`changed`,
+      ),
+    },
+    select: changeOutcome(allowed),
+  };
+}
+
+export type TitleOutcome = ChangeOutcome & { leafFound: boolean; leafHasReplies: boolean };
+
+/**
+ * Title and/or current leaf (the owner only). The leaf must be a message of this conversation without
+ * replies; otherwise nothing changes. Audited CONVERSATION_TITLE_UPDATED when the title changed.
+ */
+export function titleStatement(
+  deps: AuditDeps,
+  caller: Caller,
+  conversationId: string,
+  input: { title?: string | null; currentLeafId?: string },
+): GuardedStatement {
+  const setTitle = input.title !== undefined;
+  const title = input.title ?? null;
+  const leafId = input.currentLeafId?.toLowerCase() ?? null;
+  const leafOk = leafId === null ? sql`true` : sql`EXISTS (SELECT 1 FROM leaf WHERE NOT has_replies)`;
+  const titleChanged = sql`(${setTitle} AND t.title IS DISTINCT FROM ${title}::text)`;
+  return {
+    with: {
+      target: visibleLocked(caller, conversationId),
+      leaf: sql`
+        SELECT m.id, EXISTS (SELECT 1 FROM messages k WHERE k.conversation_id = m.conversation_id
+                                                       AND k.parent_id = m.id) AS has_replies
+          FROM messages m, target t WHERE m.conversation_id = t.id AND m.id = ${leafId}::uuid`,
+      changed: sql`
+        UPDATE conversations c
+           SET title = CASE WHEN ${setTitle} THEN ${title}::text ELSE c.title END,
+               current_leaf_id = coalesce(${leafId}::uuid, c.current_leaf_id), updated_at = now()
+          FROM target t
+         WHERE c.workspace_id = t.workspace_id AND c.id = t.id AND ${isOwner(caller)} AND ${leafOk}
+           AND (${leafId}::uuid IS NOT NULL OR ${titleChanged})
+        RETURNING c.*`,
+      audit: auditInsertFrom(
+        deps,
+        {
+          type: "CONVERSATION_TITLE_UPDATED",
+          workspaceId: caller.workspaceId,
+          actorUserId: caller.userId,
+          targetType: "conversation",
+          targetId: sql`changed.id::text`,
+          data: { via: "PATCH /api/conversations/{id}", cleared: input.title === null },
+        },
+        sql`changed JOIN target t ON t.id = changed.id WHERE ${titleChanged}`,
+      ),
+    },
+    select: sql`
+      SELECT o.*, EXISTS (SELECT 1 FROM leaf) AS "leafFound", coalesce((SELECT has_replies FROM leaf), false) AS "leafHasReplies"
+        FROM (${changeOutcome(isOwner(caller))}) o`,
+  };
+}
+
+export type ReactionOutcome = {
+  conversationId: string;
+  removed: boolean;
+  previous: ReactionType | null;
+  /** Counts as of the statement's snapshot, before its own change. */
+  likes: number;
+  dislikes: number;
+};
+
+/**
+ * Toggles the caller's reaction to a message it can see: the same type again removes it, the other type
+ * replaces it. Audited REACTION_ADDED / REACTION_REMOVED.
+ */
+export function reactionStatement(
+  deps: AuditDeps,
+  caller: Caller,
+  messageId: string,
+  type: ReactionType,
+): GuardedStatement {
+  const audit = (event: "REACTION_ADDED" | "REACTION_REMOVED", source: string) =>
+    auditInsertFrom(
+      deps,
+      {
+        type: event,
+        workspaceId: caller.workspaceId,
+        actorUserId: caller.userId,
+        targetType: "message",
+        targetId: sql`t.id::text`,
+        data: sql`jsonb_build_object('via', 'POST /api/messages/{id}/reactions', 'conversationId', t.conversation_id,
+                    'type', ${type}::text)
+                  || CASE WHEN ${event === "REACTION_ADDED"} AND e.type IS NOT NULL
+                          THEN jsonb_build_object('replaced', e.type) ELSE '{}'::jsonb END`,
+      },
+      sql`${sql.identifier(source)} JOIN target t ON true LEFT JOIN existing e ON true`,
+    );
+  return {
+    with: {
+      target: sql`
+        SELECT m.id, m.conversation_id FROM messages m
+          JOIN conversations c ON c.workspace_id = m.workspace_id AND c.id = m.conversation_id
+         WHERE m.workspace_id = ${caller.workspaceId}::uuid AND m.id = ${messageId}::uuid AND c.deleted_at IS NULL
+           AND (c.owner_id = ${caller.userId}::uuid OR c.visibility = 'SHARED') AND EXISTS (SELECT 1 FROM guard)`,
+      existing: sql`
+        SELECT r.type FROM reactions r JOIN target t ON r.message_id = t.id
+         WHERE r.user_id = ${caller.userId}::uuid FOR UPDATE OF r`,
+      // Through `existing`, so the lock is taken (and `existing` read) before this delete: a row this
+      // statement already deleted could not be locked, and `previous` would miss it.
+      removed: sql`
+        DELETE FROM reactions r USING existing e, target t
+         WHERE r.message_id = t.id AND r.user_id = ${caller.userId}::uuid AND e.type = ${type}::reaction_type
+        RETURNING r.message_id`,
+      added: sql`
+        INSERT INTO reactions (message_id, user_id, workspace_id, type)
+        SELECT t.id, ${caller.userId}::uuid, ${caller.workspaceId}::uuid, ${type}::reaction_type FROM target t
+         WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.type = ${type}::reaction_type)
+        ON CONFLICT (message_id, user_id) DO UPDATE SET type = excluded.type, created_at = now()
+        RETURNING message_id`,
+      audit_added: audit("REACTION_ADDED", "added"),
+      audit_removed: audit("REACTION_REMOVED", "removed"),
+    },
+    select: sql`
+      SELECT t.conversation_id AS "conversationId", EXISTS (SELECT 1 FROM removed) AS removed,
+             (SELECT e.type FROM existing e) AS previous,
+             count(*) FILTER (WHERE x.type = 'LIKE')::int AS likes,
+             count(*) FILTER (WHERE x.type = 'DISLIKE')::int AS dislikes
+        FROM target t
+        LEFT JOIN reactions x ON x.workspace_id = ${caller.workspaceId}::uuid AND x.message_id = t.id
+       GROUP BY t.id, t.conversation_id`,
   };
 }

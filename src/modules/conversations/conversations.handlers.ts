@@ -1,7 +1,8 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
-import { authOf, readAfterAuth, tokenCallerOf } from "../../middleware/auth";
+import { readAfterAuth, tokenCallerOf } from "../../middleware/auth";
+import { guardedWriteOf } from "../../middleware/guarded-write";
 import type * as routes from "./conversations.routes";
 import * as service from "./conversations.service";
 
@@ -25,21 +26,29 @@ export const getConversation: RouteHandler<typeof routes.getConversation, AppEnv
 
 export const updateConversation: RouteHandler<typeof routes.updateConversation, AppEnv> = async (c) =>
   c.json(
-    await service.updateConversation(depsFrom(c), authOf(c), c.req.valid("param").id, c.req.valid("json")),
+    await service.updateConversation(
+      depsFrom(c),
+      guardedWriteOf(c),
+      c.req.valid("param").id,
+      c.req.valid("json"),
+    ),
     200,
   );
 
 export const setVisibility: RouteHandler<typeof routes.setVisibility, AppEnv> = async (c) => {
   const { visibility } = c.req.valid("json");
   return c.json(
-    await service.setVisibility(depsFrom(c), authOf(c), c.req.valid("param").id, visibility),
+    await service.setVisibility(depsFrom(c), guardedWriteOf(c), c.req.valid("param").id, visibility),
     200,
   );
 };
 
 export const setArchived: RouteHandler<typeof routes.setArchived, AppEnv> = async (c) => {
   const { archived } = c.req.valid("json");
-  return c.json(await service.setArchived(depsFrom(c), authOf(c), c.req.valid("param").id, archived), 200);
+  return c.json(
+    await service.setArchived(depsFrom(c), guardedWriteOf(c), c.req.valid("param").id, archived),
+    200,
+  );
 };
 
 export const deleteConversation: RouteHandler<typeof routes.deleteConversation, AppEnv> = async (c) => {

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AUTHENTICATED_ERRORS, bearerSecurity, errorResponses } from "../../core/openapi";
 import { requireAuth, requireAuthForRead, requireAuthForWrite } from "../../middleware/auth";
+import { requireAuthForGuardedWrite } from "../../middleware/guarded-write";
 import {
   ArchiveBody,
   ConversationDetailSchema,
@@ -81,6 +82,7 @@ export const getConversation = createRoute({
 
 export const updateConversation = createRoute({
   ...authed,
+  middleware: [requireAuthForGuardedWrite],
   method: "patch",
   path: "/api/conversations/{id}",
   operationId: "updateConversation",
@@ -97,6 +99,7 @@ export const updateConversation = createRoute({
 
 export const setVisibility = createRoute({
   ...authed,
+  middleware: [requireAuthForGuardedWrite],
   method: "patch",
   path: "/api/conversations/{id}/visibility",
   operationId: "setConversationVisibility",
@@ -114,6 +117,7 @@ export const setVisibility = createRoute({
 
 export const setArchived = createRoute({
   ...authed,
+  middleware: [requireAuthForGuardedWrite],
   method: "patch",
   path: "/api/conversations/{id}/archive",
   operationId: "setConversationArchived",

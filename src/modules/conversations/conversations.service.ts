@@ -11,7 +11,8 @@ import { isUuid, newId } from "../../core/ids";
 import { type DbOrTx, lastStatements } from "../../db/client";
 import { escapeLike } from "../../db/order";
 import { rawRows, rowDate } from "../../db/raw";
-import { type Conversation, conversations, messages, personas, shareLinks, users } from "../../db/schema";
+import { conversations, messages, personas, shareLinks, users } from "../../db/schema";
+import type { GuardedWrite } from "../../middleware/guarded-write";
 import { recordAudit } from "../audit/audit.service";
 import {
   type ConversationCaller,
@@ -19,7 +20,18 @@ import {
   notTheOwner,
   requireConversation,
 } from "./conversation-access";
-import { branchJson, hasMessage, toConversationMessageDto } from "./conversation-store";
+import {
+  archiveStatement,
+  branchJson,
+  type ChangeOutcome,
+  hasMessage,
+  type SummaryRow,
+  summaryFromJson,
+  type TitleOutcome,
+  titleStatement,
+  toConversationMessageDto,
+  visibilityStatement,
+} from "./conversation-store";
 import {
   type ConversationDetailDto,
   type ConversationDto,
@@ -34,13 +46,6 @@ type Caller = ConversationCaller;
 type Viewer = Pick<Caller, "userId" | "workspaceId">;
 
 // --- DTOs ---------------------------------------------------------------------------------------------------
-
-type SummaryRow = {
-  conversation: Conversation;
-  persona: { id: string; name: string; roleTitle: string | null; avatarUrl: string | null };
-  ownerName: string | null;
-  preview: string | null;
-};
 
 export function toConversationDto(row: SummaryRow, caller: Pick<Caller, "userId">): ConversationDto {
   const c = row.conversation;
@@ -103,23 +108,6 @@ function summaryQuery<Extra extends Record<string, SQL>>(
       ),
     )
     .limit(1);
-}
-
-async function readSummary(
-  db: DbOrTx,
-  caller: Viewer,
-  conversationId: string,
-  visibleOnly = true,
-): Promise<SummaryRow | null> {
-  if (!isUuid(conversationId)) return null;
-  const [row] = await summaryQuery(db, caller, conversationId, visibleOnly);
-  return row ?? null;
-}
-
-async function summaryDto(db: DbOrTx, caller: Caller, conversationId: string): Promise<ConversationDto> {
-  const row = await readSummary(db, caller, conversationId);
-  if (!row) throw conversationNotFound();
-  return toConversationDto(row, caller);
 }
 
 // --- create -------------------------------------------------------------------------------------------------
@@ -315,130 +303,61 @@ export async function getConversation(
 
 // --- changes ------------------------------------------------------------------------------------------------
 
-/** Title and/or current leaf (a leaf message of this conversation, else 400). Owner only. */
+/**
+ * Interprets a self-guarded change (conversation-store.ts): 404 when the caller cannot see it, 403 when the
+ * rule refused it, else the summary after the change (read without the visibility filter: an admin who just
+ * made someone's conversation PRIVATE still gets the result of its own change).
+ */
+function changedDto(outcome: ChangeOutcome | null, caller: Viewer): ConversationDto {
+  if (!outcome) throw conversationNotFound();
+  if (!outcome.allowed) throw notTheOwner();
+  return toConversationDto(summaryFromJson(outcome.summary), caller);
+}
+
+/** Title and/or current leaf (a leaf message of this conversation, else 400). Owner only. One statement. */
 export async function updateConversation(
   deps: Deps,
-  caller: Caller,
+  write: GuardedWrite,
   conversationId: string,
   input: UpdateConversationInput,
 ): Promise<ConversationDto> {
-  await deps.db.transaction(async (tx) => {
-    const conversation = await requireConversation(tx, caller, conversationId, { owner: true, lock: true });
-    const changes: Partial<Conversation> = {};
-    if (input.currentLeafId !== undefined) {
-      const leafId = input.currentLeafId.toLowerCase();
-      const [row] = await tx
-        .select({ id: messages.id })
-        .from(messages)
-        .where(and(eq(messages.conversationId, conversation.id), eq(messages.id, leafId)));
-      if (!row) throw invalidMessage("currentLeafId", "Not a message of this conversation.");
-      const [child] = await tx
-        .select({ id: messages.id })
-        .from(messages)
-        .where(and(eq(messages.conversationId, conversation.id), eq(messages.parentId, leafId)))
-        .limit(1);
-      if (child) throw invalidMessage("currentLeafId", "Not a leaf: this message has replies.");
-      changes.currentLeafId = leafId;
-    }
-    const titleChanged = input.title !== undefined && input.title !== conversation.title;
-    if (titleChanged) changes.title = input.title ?? null;
-    if (Object.keys(changes).length === 0) return;
-    await tx.update(conversations).set(changes).where(eq(conversations.id, conversation.id));
-    if (titleChanged) {
-      await recordAudit(deps, tx, {
-        type: "CONVERSATION_TITLE_UPDATED",
-        workspaceId: caller.workspaceId,
-        actorUserId: caller.userId,
-        targetType: "conversation",
-        targetId: conversation.id,
-        data: { via: "PATCH /api/conversations/{id}", cleared: input.title === null },
-      });
-    }
-  });
-  return summaryDto(deps.db, caller, conversationId);
-}
-
-/** Revokes every live share link of the conversation; returns how many. */
-async function revokeShareLinks(tx: DbOrTx, workspaceId: string, conversationId: string): Promise<number> {
-  const revoked = await tx
-    .update(shareLinks)
-    .set({ revokedAt: sql`now()` })
-    .where(
-      and(
-        eq(shareLinks.workspaceId, workspaceId),
-        eq(shareLinks.conversationId, conversationId),
-        isNull(shareLinks.revokedAt),
-      ),
-    )
-    .returning({ id: shareLinks.id });
-  return revoked.length;
+  if (!isUuid(conversationId)) throw conversationNotFound();
+  const outcome = await write.run<TitleOutcome>(
+    titleStatement(deps, write.caller, conversationId.toLowerCase(), input),
+  );
+  if (outcome?.allowed && input.currentLeafId !== undefined) {
+    if (!outcome.leafFound) throw invalidMessage("currentLeafId", "Not a message of this conversation.");
+    if (outcome.leafHasReplies)
+      throw invalidMessage("currentLeafId", "Not a leaf: this message has replies.");
+  }
+  return changedDto(outcome, write.caller);
 }
 
 /**
  * PRIVATE ↔ SHARED. The owner may do either; an ADMIN who is not the owner may only make a SHARED conversation
- * PRIVATE (anyone else: 403). Going PRIVATE revokes its share links in the same transaction.
+ * PRIVATE (anyone else: 403). Going PRIVATE revokes its share links in the same statement.
  */
 export async function setVisibility(
   deps: Deps,
-  caller: Caller,
+  write: GuardedWrite,
   conversationId: string,
   visibility: "PRIVATE" | "SHARED",
 ): Promise<ConversationDto> {
-  return deps.db.transaction(async (tx) => {
-    const conversation = await requireConversation(tx, caller, conversationId, { lock: true });
-    const isOwner = conversation.ownerId === caller.userId;
-    if (!isOwner && !(caller.role === "ADMIN" && visibility === "PRIVATE")) throw notTheOwner();
-    if (conversation.visibility !== visibility) {
-      await tx.update(conversations).set({ visibility }).where(eq(conversations.id, conversation.id));
-      const revokedLinks =
-        visibility === "PRIVATE" ? await revokeShareLinks(tx, caller.workspaceId, conversation.id) : 0;
-      await recordAudit(deps, tx, {
-        type: "CONVERSATION_VISIBILITY_CHANGED",
-        workspaceId: caller.workspaceId,
-        actorUserId: caller.userId,
-        targetType: "conversation",
-        targetId: conversation.id,
-        data: {
-          via: "PATCH /api/conversations/{id}/visibility",
-          from: conversation.visibility,
-          to: visibility,
-          byAdmin: !isOwner,
-          revokedLinks,
-        },
-      });
-    }
-    // Read inside the transaction and without the visibility filter: an admin who just made someone's
-    // conversation PRIVATE still gets the result of its own change (and can no longer read it afterwards).
-    const row = await readSummary(tx, caller, conversation.id, false);
-    if (!row) throw conversationNotFound();
-    return toConversationDto(row, caller);
-  });
+  if (!isUuid(conversationId)) throw conversationNotFound();
+  const statement = visibilityStatement(deps, write.caller, conversationId.toLowerCase(), visibility);
+  return changedDto(await write.run<ChangeOutcome>(statement), write.caller);
 }
 
-/** Archive or unarchive (owner only); audited CONVERSATION_ARCHIVED with `archived`. */
+/** Archive or unarchive (owner only); audited CONVERSATION_ARCHIVED with `archived`. One statement. */
 export async function setArchived(
   deps: Deps,
-  caller: Caller,
+  write: GuardedWrite,
   conversationId: string,
   archived: boolean,
 ): Promise<ConversationDto> {
-  await deps.db.transaction(async (tx) => {
-    const conversation = await requireConversation(tx, caller, conversationId, { owner: true, lock: true });
-    if ((conversation.archivedAt !== null) === archived) return;
-    await tx
-      .update(conversations)
-      .set({ archivedAt: archived ? sql`now()` : null })
-      .where(eq(conversations.id, conversation.id));
-    await recordAudit(deps, tx, {
-      type: "CONVERSATION_ARCHIVED",
-      workspaceId: caller.workspaceId,
-      actorUserId: caller.userId,
-      targetType: "conversation",
-      targetId: conversation.id,
-      data: { via: "PATCH /api/conversations/{id}/archive", archived },
-    });
-  });
-  return summaryDto(deps.db, caller, conversationId);
+  if (!isUuid(conversationId)) throw conversationNotFound();
+  const statement = archiveStatement(deps, write.caller, conversationId.toLowerCase(), archived);
+  return changedDto(await write.run<ChangeOutcome>(statement), write.caller);
 }
 
 /**

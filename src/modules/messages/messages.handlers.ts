@@ -2,13 +2,17 @@ import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
 import { authOf } from "../../middleware/auth";
+import { guardedWriteOf } from "../../middleware/guarded-write";
 import * as edits from "./edit.service";
 import type * as routes from "./messages.routes";
 import * as reactions from "./reactions.service";
 
 export const toggleReaction: RouteHandler<typeof routes.toggleReaction, AppEnv> = async (c) => {
   const { type } = c.req.valid("json");
-  return c.json(await reactions.toggleReaction(depsFrom(c), authOf(c), c.req.valid("param").id, type), 200);
+  return c.json(
+    await reactions.toggleReaction(depsFrom(c), guardedWriteOf(c), c.req.valid("param").id, type),
+    200,
+  );
 };
 
 export const editMessage: RouteHandler<typeof routes.editMessage, AppEnv> = async (c) => {

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AUTHENTICATED_ERRORS, bearerSecurity, errorResponses } from "../../core/openapi";
 import { requireAuth } from "../../middleware/auth";
+import { requireAuthForGuardedWrite } from "../../middleware/guarded-write";
 import { ChatResponseSchema } from "../chat/chat.schemas";
 import { EditMessageBody, MessageIdParam, ReactionBody, ReactionStateSchema } from "./messages.schemas";
 
@@ -9,6 +10,7 @@ const authed = { tags: ["Messages"], security: bearerSecurity, middleware: [requ
 
 export const toggleReaction = createRoute({
   ...authed,
+  middleware: [requireAuthForGuardedWrite],
   method: "post",
   path: "/api/messages/{id}/reactions",
   operationId: "toggleMessageReaction",
