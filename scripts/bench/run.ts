@@ -110,6 +110,7 @@ const ROUND_TRIP_TARGETS: Record<
   refresh: { total: 1 },
   // issue 15: the conversation store
   conversation_branch_200: { total: 1, connections: 1 },
+  share_view: { total: 1 },
 };
 
 /** gzip size of the deployable bundle, from `wrangler deploy --dry-run --outdir` (offline). */

@@ -107,6 +107,8 @@ describe("GET /p/{token}", () => {
     expect(first.status, first.text).toBe(200);
     expect(first.headers.get("Cache-Control")).toBe("no-store");
     expect(first.headers.get("Referrer-Policy")).toBe("no-referrer");
+    // One statement: the link check, the view count, the audit and the branch (issue 15).
+    expect(first.headers.get("Server-Timing")).toContain('desc="1 round trips"');
     expect(first.body.title).toBe("Shared talk");
     expect(first.body.messages.map((m: any) => [m.role, m.content])).toEqual([
       ["USER", "hello persona"],

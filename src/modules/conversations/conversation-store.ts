@@ -43,6 +43,37 @@ export type BranchMessageRow = {
 };
 
 /**
+ * `WITH RECURSIVE … path(id, depth)`: the root → `start` path of the conversation (depth ≤ 0, the start at
+ * 0) and, with `down`, its continuation through the newest child to a leaf (depth > 0). The query that
+ * follows joins `path` to `messages`.
+ */
+function branchPath(conversationId: SQL, start: SQL, down: boolean): SQL {
+  const continuation = down
+    ? sql`, down(id, depth) AS (
+        SELECT m.id, 0 FROM messages m WHERE m.conversation_id = ${conversationId} AND m.id = ${start}
+        UNION ALL
+        SELECT child.id, down.depth + 1 FROM down
+         CROSS JOIN LATERAL (
+           SELECT c.id FROM messages c
+            WHERE c.conversation_id = ${conversationId} AND c.parent_id = down.id
+            ORDER BY c.created_at DESC, c.id DESC LIMIT 1
+         ) child
+         WHERE down.depth < 100000
+      )`
+    : sql``;
+  return sql`WITH RECURSIVE up(id, parent_id, depth) AS (
+        SELECT m.id, m.parent_id, 0 FROM messages m
+         WHERE m.conversation_id = ${conversationId} AND m.id = ${start}
+        UNION ALL
+        SELECT p.id, p.parent_id, up.depth - 1 FROM up
+          JOIN messages p ON p.conversation_id = ${conversationId} AND p.id = up.parent_id
+         WHERE up.depth > -100000
+      )${continuation}, path(id, depth) AS (
+        SELECT id, depth FROM up${down ? sql` UNION ALL SELECT id, depth FROM down WHERE depth > 0` : sql``}
+      )`;
+}
+
+/**
  * The branch of the conversation in the enclosing query's `conversations` row, root first, as one JSON array
  * with each message's siblings (its parent's children, oldest first), reaction counts, the viewer's own
  * reaction and its attachments. A correlated subquery, so it joins the summary in one statement. `startId`:
@@ -58,26 +89,7 @@ export function branchJson(
   const start = startId ? sql`${startId}::uuid` : sql`${conversations.currentLeafId}`;
   const conversationId = sql`${conversations.id}`;
   return sql<BranchMessageRow[]>`(
-    WITH RECURSIVE up(id, parent_id, depth) AS (
-        SELECT m.id, m.parent_id, 0 FROM messages m
-         WHERE m.conversation_id = ${conversationId} AND m.id = ${start}
-        UNION ALL
-        SELECT p.id, p.parent_id, up.depth - 1 FROM up
-          JOIN messages p ON p.conversation_id = ${conversationId} AND p.id = up.parent_id
-         WHERE up.depth > -100000
-      ), down(id, depth) AS (
-        SELECT m.id, 0 FROM messages m WHERE m.conversation_id = ${conversationId} AND m.id = ${start}
-        UNION ALL
-        SELECT child.id, down.depth + 1 FROM down
-         CROSS JOIN LATERAL (
-           SELECT c.id FROM messages c
-            WHERE c.conversation_id = ${conversationId} AND c.parent_id = down.id
-            ORDER BY c.created_at DESC, c.id DESC LIMIT 1
-         ) child
-         WHERE down.depth < 100000
-      ), path(id, depth) AS (
-        SELECT id, depth FROM up UNION ALL SELECT id, depth FROM down WHERE depth > 0
-      )
+    ${branchPath(conversationId, start, true)}
     SELECT coalesce(json_agg(json_build_object(
              'id', m.id, 'parentId', m.parent_id, 'role', m.role, 'content', m.content, 'status', m.status,
              'authorId', m.author_id, 'personaVersion', m.persona_version, 'createdAt', m.created_at,
@@ -414,4 +426,70 @@ export function reactionStatement(
         LEFT JOIN reactions x ON x.workspace_id = ${caller.workspaceId}::uuid AND x.message_id = t.id
        GROUP BY t.id, t.conversation_id`,
   };
+}
+
+// --- the public view of a share link --------------------------------------------------------------------------
+
+export type SharedViewRow = {
+  title: string | null;
+  expiresAt: string;
+  persona: {
+    name: string;
+    personalName: string | null;
+    roleTitle: string | null;
+    about: string | null;
+    avatarUrl: string | null;
+  };
+  messages: Array<{
+    role: MessageRole;
+    content: string;
+    createdAt: string;
+    attachments: Array<{ filename: string }>;
+  }>;
+};
+
+/**
+ * GET /p/{token} as one statement (atomic without a transaction): the link must be live and its conversation
+ * still SHARED and not deleted; then the view is counted, SHARED_LINK_ACCESSED audited (anonymous), and the
+ * branch frozen at the link's leaf returned — persona public fields, role, content, time and attachment names
+ * only. No row when the link does not work.
+ */
+export function sharedViewStatement(deps: AuditDeps, tokenHash: string): SQL {
+  const audit = auditInsertFrom(
+    deps,
+    {
+      type: "SHARED_LINK_ACCESSED",
+      workspaceId: sql`link.workspace_id`,
+      actorType: "ANONYMOUS",
+      targetType: "share_link",
+      targetId: sql`link.id::text`,
+      data: sql`jsonb_build_object('via', 'GET /p/{token}', 'conversationId', link.conversation_id)`,
+    },
+    sql`link`,
+  );
+  return sql`
+    WITH link AS (
+      UPDATE share_links l SET view_count = l.view_count + 1, last_viewed_at = now()
+        FROM conversations c
+       WHERE l.token_hash = ${tokenHash} AND l.revoked_at IS NULL AND l.expires_at > now()
+         AND c.workspace_id = l.workspace_id AND c.id = l.conversation_id
+         AND c.visibility = 'SHARED' AND c.deleted_at IS NULL
+      RETURNING l.id, l.workspace_id, l.conversation_id, l.leaf_message_id, l.expires_at, c.title, c.persona_id
+    ), audit AS (${audit})
+    SELECT link.title, link.expires_at AS "expiresAt",
+           json_build_object('name', p.name, 'personalName', p.personal_name, 'roleTitle', p.role_title,
+                             'about', p.about, 'avatarUrl', p.avatar_url) AS persona,
+           (${branchPath(sql`link.conversation_id`, sql`link.leaf_message_id`, false)}
+            SELECT coalesce(json_agg(json_build_object(
+                     'role', m.role, 'content', m.content, 'createdAt', m.created_at,
+                     'attachments', coalesce((
+                       SELECT json_agg(json_build_object('filename', f.filename) ORDER BY f.created_at, f.id)
+                         FROM message_files mf
+                         JOIN files f ON f.workspace_id = mf.workspace_id AND f.id = mf.file_id
+                        WHERE mf.workspace_id = link.workspace_id AND mf.message_id = m.id
+                     ), '[]'::json)
+                   ) ORDER BY path.depth), '[]'::json)
+               FROM path JOIN messages m ON m.conversation_id = link.conversation_id AND m.id = path.id
+           ) AS messages
+      FROM link JOIN personas p ON p.id = link.persona_id`;
 }

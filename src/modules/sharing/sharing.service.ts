@@ -4,22 +4,14 @@
  * The public view rechecks everything on every request (link live, conversation still SHARED and not
  * deleted) and answers the same 404 for every failure.
  */
-import { and, asc, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import { hashToken, randomToken } from "../../core/crypto";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
 import { lastStatements } from "../../db/client";
 import { rawRows, rowDate } from "../../db/raw";
-import {
-  type Conversation,
-  conversations,
-  files,
-  messageFiles,
-  personas,
-  type ShareLink,
-  shareLinks,
-} from "../../db/schema";
+import { type Conversation, type ShareLink, shareLinks } from "../../db/schema";
 import type { PendingCaller } from "../../middleware/auth";
 import { recordAudit } from "../audit/audit.service";
 import {
@@ -28,6 +20,7 @@ import {
   notTheOwner,
   requireConversation,
 } from "../conversations/conversation-access";
+import { type SharedViewRow, sharedViewStatement } from "../conversations/conversation-store";
 import {
   type CreatedShareDto,
   type PublicConversationDto,
@@ -211,100 +204,18 @@ export async function revokeShareLink(
   });
 }
 
-type BranchRow = { id: string; role: "USER" | "ASSISTANT"; content: string; created_at: Date | string };
-
 /**
- * The public view of a link: counts the view (view_count, last_viewed_at) in the same statement that checks
- * the link is live and its conversation still SHARED and not deleted, audits SHARED_LINK_ACCESSED (anonymous)
- * in the same transaction, and returns the frozen branch — persona public fields, role, content, time and
- * attachment names only.
+ * The public view of a link, one statement (conversation-store.ts `sharedViewStatement`): counts the view,
+ * audits SHARED_LINK_ACCESSED and returns the frozen branch; the same 404 for every failure.
  */
 export async function viewSharedConversation(deps: Deps, token: string): Promise<PublicConversationDto> {
   if (!TOKEN_PATTERN.test(token)) throw publicNotFound();
-  const tokenHash = await hashToken(token);
-  return deps.db.transaction(async (tx) => {
-    const [link] = await tx
-      .update(shareLinks)
-      .set({ viewCount: sql`${shareLinks.viewCount} + 1`, lastViewedAt: sql`now()` })
-      .from(conversations)
-      .where(
-        and(
-          eq(shareLinks.tokenHash, tokenHash),
-          isNull(shareLinks.revokedAt),
-          sql`${shareLinks.expiresAt} > now()`,
-          eq(conversations.workspaceId, shareLinks.workspaceId),
-          eq(conversations.id, shareLinks.conversationId),
-          eq(conversations.visibility, "SHARED"),
-          isNull(conversations.deletedAt),
-        ),
-      )
-      .returning({
-        id: shareLinks.id,
-        workspaceId: shareLinks.workspaceId,
-        conversationId: shareLinks.conversationId,
-        leafMessageId: shareLinks.leafMessageId,
-        expiresAt: shareLinks.expiresAt,
-        title: conversations.title,
-        personaId: conversations.personaId,
-      });
-    if (!link) throw publicNotFound();
-
-    const [persona] = await tx
-      .select({
-        name: personas.name,
-        personalName: personas.personalName,
-        roleTitle: personas.roleTitle,
-        about: personas.about,
-        avatarUrl: personas.avatarUrl,
-      })
-      .from(personas)
-      .where(eq(personas.id, link.personaId));
-    if (!persona) throw publicNotFound();
-
-    const branch = await rawRows<BranchRow>(
-      tx,
-      sql`
-        WITH RECURSIVE branch AS (
-          SELECT id, parent_id, role, content, created_at, 1 AS depth
-            FROM messages WHERE conversation_id = ${link.conversationId} AND id = ${link.leafMessageId}
-          UNION ALL
-          SELECT m.id, m.parent_id, m.role, m.content, m.created_at, b.depth + 1
-            FROM messages m JOIN branch b ON m.id = b.parent_id
-           WHERE m.conversation_id = ${link.conversationId}
-        )
-        SELECT id, role, content, created_at FROM branch ORDER BY depth DESC`,
-    );
-    const ids = branch.map((m) => m.id);
-    const names = ids.length
-      ? await tx
-          .select({ messageId: messageFiles.messageId, filename: files.filename })
-          .from(messageFiles)
-          .innerJoin(
-            files,
-            and(eq(files.workspaceId, messageFiles.workspaceId), eq(files.id, messageFiles.fileId)),
-          )
-          .where(and(eq(messageFiles.workspaceId, link.workspaceId), inArray(messageFiles.messageId, ids)))
-          .orderBy(asc(files.createdAt), asc(files.id))
-      : [];
-
-    await recordAudit(deps, tx, {
-      type: "SHARED_LINK_ACCESSED",
-      workspaceId: link.workspaceId,
-      actorType: "ANONYMOUS",
-      targetType: "share_link",
-      targetId: link.id,
-      data: { via: "GET /p/{token}", conversationId: link.conversationId },
-    });
-    return {
-      title: link.title,
-      persona,
-      messages: branch.map((m) => ({
-        role: m.role,
-        content: m.content,
-        createdAt: rowDate(m.created_at).toISOString(),
-        attachments: names.filter((n) => n.messageId === m.id).map((n) => ({ filename: n.filename })),
-      })),
-      expiresAt: link.expiresAt.toISOString(),
-    };
-  });
+  const [view] = await rawRows<SharedViewRow>(deps.db, sharedViewStatement(deps, await hashToken(token)));
+  if (!view) throw publicNotFound();
+  return {
+    title: view.title,
+    persona: view.persona,
+    messages: view.messages.map((m) => ({ ...m, createdAt: rowDate(m.createdAt).toISOString() })),
+    expiresAt: rowDate(view.expiresAt).toISOString(),
+  };
 }
