@@ -77,7 +77,7 @@ type AuditFields<Id extends string | StatementId> = {
 };
 export type AuditInput = AuditFields<string>;
 
-type AuditDeps = Pick<Deps, "traceId" | "clientIp" | "userAgent">;
+export type AuditDeps = Pick<Deps, "traceId" | "clientIp" | "userAgent">;
 
 /** The row of one audit event: the input plus the request's IP, user agent and trace id. */
 function auditRow<Id extends string | StatementId>(deps: AuditDeps, input: AuditFields<Id>) {

@@ -21,18 +21,6 @@ import {
   requireConversation,
 } from "./conversation-access";
 import {
-  archiveStatement,
-  branchJson,
-  type ChangeOutcome,
-  hasMessage,
-  type SummaryRow,
-  summaryFromJson,
-  type TitleOutcome,
-  titleStatement,
-  toConversationMessageDto,
-  visibilityStatement,
-} from "./conversation-store";
-import {
   type ConversationDetailDto,
   type ConversationDto,
   type CreateConversationInput,
@@ -40,6 +28,15 @@ import {
   PREVIEW_CHARS,
   type UpdateConversationInput,
 } from "./conversations.schemas";
+import { branchJson, hasMessage, toConversationMessageDto } from "./store/branch";
+import {
+  archiveStatement,
+  type ChangeOutcome,
+  type TitleOutcome,
+  titleStatement,
+  visibilityStatement,
+} from "./store/changes";
+import { type SummaryRow, summaryFromJson } from "./store/summary";
 
 type Caller = ConversationCaller;
 /** The token's identity: enough for visibility (the role plays no part in it). */
@@ -304,7 +301,7 @@ export async function getConversation(
 // --- changes ------------------------------------------------------------------------------------------------
 
 /**
- * Interprets a self-guarded change (conversation-store.ts): 404 when the caller cannot see it, 403 when the
+ * Interprets a self-guarded change (store/changes.ts): 404 when the caller cannot see it, 403 when the
  * rule refused it, else the summary after the change (read without the visibility filter: an admin who just
  * made someone's conversation PRIVATE still gets the result of its own change).
  */

@@ -10,7 +10,7 @@ import type { DbOrTx } from "../../db/client";
 import { conversations, messages, type ReactionType } from "../../db/schema";
 import type { GuardedWrite } from "../../middleware/guarded-write";
 import type { ConversationCaller } from "../conversations/conversation-access";
-import { type ReactionOutcome, reactionStatement } from "../conversations/conversation-store";
+import { type ReactionOutcome, reactionStatement } from "../conversations/store/changes";
 import type { ReactionStateDto } from "./messages.schemas";
 
 export const messageNotFound = () => new ApiError("NOT_FOUND", "No such message.");

@@ -20,7 +20,7 @@ import {
   notTheOwner,
   requireConversation,
 } from "../conversations/conversation-access";
-import { type SharedViewRow, sharedViewStatement } from "../conversations/conversation-store";
+import { type SharedViewRow, sharedViewStatement } from "../conversations/store/shared-view";
 import {
   type CreatedShareDto,
   type PublicConversationDto,
@@ -205,7 +205,7 @@ export async function revokeShareLink(
 }
 
 /**
- * The public view of a link, one statement (conversation-store.ts `sharedViewStatement`): counts the view,
+ * The public view of a link, one statement (store/shared-view.ts): counts the view,
  * audits SHARED_LINK_ACCESSED and returns the frozen branch; the same 404 for every failure.
  */
 export async function viewSharedConversation(deps: Deps, token: string): Promise<PublicConversationDto> {
