@@ -111,6 +111,8 @@ const ROUND_TRIP_TARGETS: Record<
   // issue 15: the conversation store
   conversation_branch_200: { total: 1, connections: 1 },
   share_view: { total: 1 },
+  chat_relay: { total: 3, beforeWebhook: 2, afterWebhook: 1 },
+  message_edit: { total: 3, beforeWebhook: 2, afterWebhook: 1 },
 };
 
 /** gzip size of the deployable bundle, from `wrangler deploy --dry-run --outdir` (offline). */

@@ -37,13 +37,19 @@ const ONE_ROUND_TRIP = new Set([
   "PATCH /api/conversations/{id}/archive",
   "POST /api/messages/{id}/reactions",
 ]);
+/**
+ * The relaying routes (issue 15): two before the webhook is called (the reads beside the session check, the
+ * stored turn with COMMIT) and one after its answer. The split is the bench's (`--enforce-round-trips`).
+ */
+const RELAYING = new Set([
+  "POST /api/personas/{id}/chat",
+  "PATCH /api/messages/{id}",
+  "POST /api/messages/{id}/retry",
+]);
 const DEFAULT_TARGET = 2;
 
 /** Not asserted here, with the reason (their counts are still printed). */
 const NOT_ASSERTED: Record<string, string> = {
-  "POST /api/personas/{id}/chat": "conversation store: issue 15",
-  "PATCH /api/messages/{id}": "conversation store: issue 15",
-  "POST /api/messages/{id}/retry": "conversation store: issue 15",
   "POST /api/platform/jobs/{name}/run": "batch maintenance: its statements grow with the work it finds",
 };
 
@@ -71,7 +77,7 @@ describe(`round trips of ${authenticated.length} authenticated operations, gener
       const res = await callOperation(operation, params, { token, body });
       const roundTrips = roundTripsOf(res.headers.get("Server-Timing"));
       const skip = NOT_ASSERTED[operation.key];
-      const goal = ONE_ROUND_TRIP.has(operation.key) ? 1 : DEFAULT_TARGET;
+      const goal = ONE_ROUND_TRIP.has(operation.key) ? 1 : RELAYING.has(operation.key) ? 3 : DEFAULT_TARGET;
       measured.push({
         key: operation.key,
         status: res.status,

@@ -3,12 +3,10 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { Behaviour } from "../../scripts/fakes/webhook";
 import { chatRuns, conversations, messages } from "../../src/db/schema";
-import { retryChat } from "../../src/modules/chat/relay.service";
 import { signIn } from "../helpers/auth";
 import { withDb } from "../helpers/db";
-import { withDeps } from "../helpers/deps";
 import { createTenant } from "../helpers/factories";
-import { describeResponse } from "../helpers/request";
+import { api, describeResponse } from "../helpers/request";
 import {
   chat,
   chatDirect,
@@ -188,19 +186,14 @@ describe("POST /api/personas/{id}/chat — retries, deadline, redirects", () => 
     expect(await runOf(persona.id)).toMatchObject({ errorClass: "CONFIG", attempts: 0 });
   });
 
-  it("relays a FAILED message again with retryChat (for the retry route): same message and Idempotency-Key", async () => {
-    const { tenant, persona, token } = await setup([{ kind: "status", status: 400 }, { kind: "echo" }]);
+  it("relays a FAILED message again through the retry route: same message and Idempotency-Key", async () => {
+    const { persona, token } = await setup([{ kind: "status", status: 400 }, { kind: "echo" }]);
     const failed = await chat(token, persona.id, { message: "again please" });
     expect(failed.status, describeResponse(failed)).toBe(502);
-    const result = await withDeps((deps) =>
-      retryChat(
-        deps,
-        { userId: tenant.member.id, workspaceId: tenant.workspace.id },
-        {
-          userMessageId: failed.body.userMessageId,
-        },
-      ),
-    );
+    const retry = () => api("POST", `/api/messages/${failed.body.userMessageId}/retry`, { token });
+    const retried = await retry();
+    expect(retried.status, describeResponse(retried)).toBe(200);
+    const result = retried.body;
     expect(result.userMessage).toMatchObject({ id: failed.body.userMessageId, status: "COMPLETE" });
     expect(result.assistantMessage).toMatchObject({
       parentId: failed.body.userMessageId,
@@ -219,16 +212,8 @@ describe("POST /api/personas/{id}/chat — retries, deadline, redirects", () => 
     expect(conversation).toMatchObject({ messageCount: 2, currentLeafId: result.assistantMessage.id });
 
     // Only a FAILED message can be retried.
-    await expect(
-      withDeps((deps) =>
-        retryChat(
-          deps,
-          { userId: tenant.member.id, workspaceId: tenant.workspace.id },
-          {
-            userMessageId: failed.body.userMessageId,
-          },
-        ),
-      ),
-    ).rejects.toMatchObject({ code: "NOT_RETRYABLE" });
+    const again = await retry();
+    expect(again.status, describeResponse(again)).toBe(409);
+    expect(again.body.code).toBe("NOT_RETRYABLE");
   });
 });

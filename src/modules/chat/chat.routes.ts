@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AUTHENTICATED_ERRORS, bearerSecurity, errorResponses } from "../../core/openapi";
-import { requireAuth } from "../../middleware/auth";
+import { requireAuthForWrite } from "../../middleware/auth";
 import { PersonaIdParam } from "../personas/personas.schemas";
 import { ChatBody, ChatResponseSchema } from "./chat.schemas";
 
@@ -19,7 +19,7 @@ export const chatWithPersona = createRoute({
     "including retries); the reply moves the conversation's leaf. 502 PERSONA_RELAY_FAILED and 504 " +
     "PERSONA_TIMEOUT keep the user message and carry `conversationId` and `userMessageId`.",
   security: bearerSecurity,
-  middleware: [requireAuth] as const,
+  middleware: [requireAuthForWrite] as const,
   request: {
     params: PersonaIdParam,
     body: { required: true, content: { "application/json": { schema: ChatBody } } },

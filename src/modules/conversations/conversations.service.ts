@@ -19,7 +19,7 @@ import {
   conversationNotFound,
   notTheOwner,
   requireConversation,
-} from "./conversation-access";
+} from "./store/access";
 import {
   type ConversationDetailDto,
   type ConversationDto,

@@ -11,7 +11,7 @@ import { errorFields } from "../../core/logger";
 import type { DbOrTx } from "../../db/client";
 import { conversations, type FileRow, files, messageFiles, workspaces } from "../../db/schema";
 import { recordAudit } from "../audit/audit.service";
-import { type ConversationCaller, requireConversation } from "../conversations/conversation-access";
+import { type ConversationCaller, requireConversation } from "../conversations/store/access";
 import { sniffImageType } from "../users/avatar.service";
 import {
   signedDownloadUrl,

@@ -1,7 +1,7 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
 import { depsFrom } from "../../core/deps";
-import { authOf } from "../../middleware/auth";
+import { pendingCallerOf } from "../../middleware/auth";
 import { guardedWriteOf } from "../../middleware/guarded-write";
 import * as edits from "./edit.service";
 import type * as routes from "./messages.routes";
@@ -17,8 +17,11 @@ export const toggleReaction: RouteHandler<typeof routes.toggleReaction, AppEnv> 
 
 export const editMessage: RouteHandler<typeof routes.editMessage, AppEnv> = async (c) => {
   const { content } = c.req.valid("json");
-  return c.json(await edits.editMessage(depsFrom(c), authOf(c), c.req.valid("param").id, content), 200);
+  return c.json(
+    await edits.editMessage(depsFrom(c), pendingCallerOf(c), c.req.valid("param").id, content),
+    200,
+  );
 };
 
 export const retryMessage: RouteHandler<typeof routes.retryMessage, AppEnv> = async (c) =>
-  c.json(await edits.retryMessage(depsFrom(c), authOf(c), c.req.valid("param").id), 200);
+  c.json(await edits.retryMessage(depsFrom(c), pendingCallerOf(c), c.req.valid("param").id), 200);

@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { AUTHENTICATED_ERRORS, bearerSecurity, errorResponses } from "../../core/openapi";
-import { requireAuth } from "../../middleware/auth";
+import { requireAuth, requireAuthForWrite } from "../../middleware/auth";
 import { requireAuthForGuardedWrite } from "../../middleware/guarded-write";
 import { ChatResponseSchema } from "../chat/chat.schemas";
 import { EditMessageBody, MessageIdParam, ReactionBody, ReactionStateSchema } from "./messages.schemas";
@@ -44,6 +44,7 @@ const RELAY_ERRORS = [
 
 export const editMessage = createRoute({
   ...authed,
+  middleware: [requireAuthForWrite],
   method: "patch",
   path: "/api/messages/{id}",
   operationId: "editMessage",
@@ -63,6 +64,7 @@ export const editMessage = createRoute({
 
 export const retryMessage = createRoute({
   ...authed,
+  middleware: [requireAuthForWrite],
   method: "post",
   path: "/api/messages/{id}/retry",
   operationId: "retryMessage",

@@ -2,52 +2,15 @@
  * LIKE / DISLIKE per user per message: the same type again removes it, the other type replaces it. Anyone who
  * can see the conversation may react (its owner, or any member when SHARED); anyone else gets 404.
  */
-import { and, eq, isNull, or } from "drizzle-orm";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid } from "../../core/ids";
-import type { DbOrTx } from "../../db/client";
-import { conversations, messages, type ReactionType } from "../../db/schema";
+import type { ReactionType } from "../../db/schema";
 import type { GuardedWrite } from "../../middleware/guarded-write";
-import type { ConversationCaller } from "../conversations/conversation-access";
 import { type ReactionOutcome, reactionStatement } from "../conversations/store/changes";
 import type { ReactionStateDto } from "./messages.schemas";
 
 export const messageNotFound = () => new ApiError("NOT_FOUND", "No such message.");
-
-/**
- * The message with its conversation's owner and visibility, when the caller can see it (workspace, not
- * deleted, own or SHARED); null otherwise. `lock` locks the message row (FOR SHARE) inside a transaction.
- */
-export async function findVisibleMessage(
-  db: DbOrTx,
-  caller: Pick<ConversationCaller, "userId" | "workspaceId">,
-  messageId: string,
-) {
-  if (!isUuid(messageId)) return null;
-  const [row] = await db
-    .select({
-      message: messages,
-      ownerId: conversations.ownerId,
-      visibility: conversations.visibility,
-      personaId: conversations.personaId,
-    })
-    .from(messages)
-    .innerJoin(
-      conversations,
-      and(eq(conversations.workspaceId, messages.workspaceId), eq(conversations.id, messages.conversationId)),
-    )
-    .where(
-      and(
-        eq(messages.id, messageId.toLowerCase()),
-        eq(messages.workspaceId, caller.workspaceId),
-        isNull(conversations.deletedAt),
-        or(eq(conversations.ownerId, caller.userId), eq(conversations.visibility, "SHARED")),
-      ),
-    )
-    .limit(1);
-  return row ?? null;
-}
 
 /** Toggles the caller's reaction in one self-guarded statement; audited REACTION_ADDED / REACTION_REMOVED. */
 export async function toggleReaction(

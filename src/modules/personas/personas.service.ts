@@ -52,9 +52,10 @@ export function visibleTo(workspaceId: string): SQL {
 export async function findVisiblePersona(
   db: DbOrTx,
   workspaceId: string,
-  personaId: string,
+  /** An id, or SQL naming one (e.g. a message's persona, so the read needs no earlier round trip). */
+  personaId: string | SQL,
 ): Promise<Persona | null> {
-  if (!isUuid(personaId)) return null;
+  if (typeof personaId === "string" && !isUuid(personaId)) return null;
   const [row] = await db
     .select()
     .from(personas)

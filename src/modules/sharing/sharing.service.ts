@@ -19,7 +19,7 @@ import {
   conversationNotFound,
   notTheOwner,
   requireConversation,
-} from "../conversations/conversation-access";
+} from "../conversations/store/access";
 import { type SharedViewRow, sharedViewStatement } from "../conversations/store/shared-view";
 import {
   type CreatedShareDto,

@@ -35,10 +35,10 @@ export type BranchMessageRow = {
 
 /**
  * `WITH RECURSIVE … path(id, depth)`: the root → `start` path of the conversation (depth ≤ 0, the start at
- * 0) and, with `down`, its continuation through the newest child to a leaf (depth > 0). The query that
- * follows joins `path` to `messages`.
+ * 0; with `upMax`, only its last `upMax` messages) and, with `down`, its continuation through the newest
+ * child to a leaf (depth > 0). The query that follows joins `path` to `messages`.
  */
-export function branchPath(conversationId: SQL, start: SQL, down: boolean): SQL {
+export function branchPath(conversationId: SQL, start: SQL, down: boolean, upMax = 100_000): SQL {
   const continuation = down
     ? sql`, down(id, depth) AS (
         SELECT m.id, 0 FROM messages m WHERE m.conversation_id = ${conversationId} AND m.id = ${start}
@@ -58,7 +58,7 @@ export function branchPath(conversationId: SQL, start: SQL, down: boolean): SQL 
         UNION ALL
         SELECT p.id, p.parent_id, up.depth - 1 FROM up
           JOIN messages p ON p.conversation_id = ${conversationId} AND p.id = up.parent_id
-         WHERE up.depth > -100000
+         WHERE up.depth > ${1 - upMax}::int
       )${continuation}, path(id, depth) AS (
         SELECT id, depth FROM up${down ? sql` UNION ALL SELECT id, depth FROM down WHERE depth > 0` : sql``}
       )`;

@@ -1,17 +1,18 @@
 /**
- * Who may see and change a conversation (API.md "Conversations…" and the status table), shared by the
- * conversations, messages, files and sharing modules so every route answers alike:
+ * The conversation store: who may see and change a conversation (API.md "Conversations…" and the status
+ * table), the one visibility lookup of the conversations, messages, files and sharing modules, so every route
+ * answers alike:
  * - visible = a conversation of the caller's workspace, not deleted, that the caller owns or that is SHARED;
  *   anything else (another workspace, missing, deleted, someone else's PRIVATE one — admins included) is the
  *   same 404;
  * - owner-only actions on a visible conversation of someone else are 403 FORBIDDEN.
  */
 import { and, eq, isNull } from "drizzle-orm";
-import { ApiError } from "../../core/errors";
-import { isUuid } from "../../core/ids";
-import type { DbOrTx } from "../../db/client";
-import { type Conversation, conversations } from "../../db/schema";
-import type { AuthContext } from "../../middleware/auth";
+import { ApiError } from "../../../core/errors";
+import { isUuid } from "../../../core/ids";
+import type { DbOrTx } from "../../../db/client";
+import { type Conversation, conversations } from "../../../db/schema";
+import type { AuthContext } from "../../../middleware/auth";
 
 export type ConversationCaller = Pick<AuthContext, "userId" | "workspaceId" | "role">;
 
