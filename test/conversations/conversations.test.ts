@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { conversations, shareLinks } from "../../src/db/schema";
-import { listConversationsQuery } from "../../src/modules/conversations/conversations.service";
+import { listConversationsQuery } from "../../src/modules/conversations/store/list";
 import { signIn } from "../helpers/auth";
 import { withDb } from "../helpers/db";
 import { createTenant } from "../helpers/factories";

@@ -1,33 +1,31 @@
 /**
  * Conversations: create, the workspace list (own + SHARED, keyset by last activity), the branch view with
  * siblings, reactions and attachments, title / leaf changes, visibility, archive and soft delete.
- * Access rules live in ./conversation-access.ts.
+ * The SQL lives in the conversation store (./store/); the access rules in ./store/access.ts.
  */
-import { and, eq, inArray, isNull, or, type SQL, sql } from "drizzle-orm";
-import { type Cursor, decodeCursor, pageOf } from "../../core/cursor";
+import { and, eq, isNull, or, sql } from "drizzle-orm";
+import { decodeCursor, pageOf } from "../../core/cursor";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
-import { type DbOrTx, lastStatements } from "../../db/client";
-import { escapeLike } from "../../db/order";
+import { lastStatements } from "../../db/client";
 import { rawRows, rowDate } from "../../db/raw";
-import { conversations, messages, personas, shareLinks, users } from "../../db/schema";
+import { personas } from "../../db/schema";
 import type { GuardedWrite } from "../../middleware/guarded-write";
 import { recordAudit } from "../audit/audit.service";
+import type {
+  ConversationDetailDto,
+  ConversationDto,
+  CreateConversationInput,
+  ListConversationsInput,
+  UpdateConversationInput,
+} from "./conversations.schemas";
 import {
   type ConversationCaller,
   conversationNotFound,
   notTheOwner,
   requireConversation,
 } from "./store/access";
-import {
-  type ConversationDetailDto,
-  type ConversationDto,
-  type CreateConversationInput,
-  type ListConversationsInput,
-  PREVIEW_CHARS,
-  type UpdateConversationInput,
-} from "./conversations.schemas";
 import { branchJson, hasMessage, toConversationMessageDto } from "./store/branch";
 import {
   archiveStatement,
@@ -36,7 +34,10 @@ import {
   titleStatement,
   visibilityStatement,
 } from "./store/changes";
-import { type SummaryRow, summaryFromJson } from "./store/summary";
+import { insertConversation, softDeleteConversation } from "./store/lifecycle";
+import { type ListRow, listConversationsQuery } from "./store/list";
+import { liveShareLinkIds, revokeShareLinks } from "./store/share-links";
+import { type SummaryRow, summaryFromJson, summaryQuery } from "./store/summary";
 
 type Caller = ConversationCaller;
 /** The token's identity: enough for visibility (the role plays no part in it). */
@@ -61,50 +62,6 @@ export function toConversationDto(row: SummaryRow, caller: Pick<Caller, "userId"
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };
-}
-
-/** The conversation with its persona summary, owner name and preview, when the caller can see it. */
-function summaryQuery<Extra extends Record<string, SQL>>(
-  db: DbOrTx,
-  caller: Viewer,
-  conversationId: string,
-  visibleOnly = true,
-  extra: Extra = {} as Extra,
-) {
-  return db
-    .select({
-      ...extra,
-      conversation: conversations,
-      persona: {
-        id: personas.id,
-        name: personas.name,
-        roleTitle: personas.roleTitle,
-        avatarUrl: personas.avatarUrl,
-      },
-      ownerName: users.name,
-      preview: sql<string | null>`left(${messages.content}, ${PREVIEW_CHARS})`,
-    })
-    .from(conversations)
-    .innerJoin(personas, eq(personas.id, conversations.personaId))
-    .innerJoin(
-      users,
-      and(eq(users.workspaceId, conversations.workspaceId), eq(users.id, conversations.ownerId)),
-    )
-    .leftJoin(
-      messages,
-      and(eq(messages.conversationId, conversations.id), eq(messages.id, conversations.currentLeafId)),
-    )
-    .where(
-      and(
-        eq(conversations.id, conversationId.toLowerCase()),
-        eq(conversations.workspaceId, caller.workspaceId),
-        isNull(conversations.deletedAt),
-        visibleOnly
-          ? or(eq(conversations.ownerId, caller.userId), eq(conversations.visibility, "SHARED"))
-          : undefined,
-      ),
-    )
-    .limit(1);
 }
 
 // --- create -------------------------------------------------------------------------------------------------
@@ -136,14 +93,7 @@ export async function createConversation(
       .for("share");
     if (!persona) throw new ApiError("NOT_FOUND", "No such persona.");
     return lastStatements(tx, [
-      tx.insert(conversations).values({
-        id,
-        workspaceId: caller.workspaceId,
-        ownerId: caller.userId,
-        personaId: persona.id,
-        title: input.title ?? null,
-        visibility: "PRIVATE",
-      }),
+      insertConversation(tx, { id, ...caller, personaId: persona.id, title: input.title ?? null }),
       recordAudit(deps, tx, {
         type: "CONVERSATION_CREATED",
         workspaceId: caller.workspaceId,
@@ -161,79 +111,6 @@ export async function createConversation(
 }
 
 // --- list ---------------------------------------------------------------------------------------------------
-
-/**
- * The list query. "Own + SHARED of the workspace" is a UNION ALL of two arms, each an ordered, limited index
- * scan — own conversations on `conversations_owner_idx` (owner_id, archived_at, last_message_at DESC, id DESC),
- * others' SHARED ones on the partial `conversations_workspace_visibility_idx` (workspace_id, visibility,
- * last_message_at DESC, id DESC) — merged and cut to the page; an OR of both would defeat either index.
- * The keyset is a row comparison on (last_message_at, id), never OFFSET. Exported for the EXPLAIN test.
- */
-export function listConversationsQuery(
-  caller: Pick<Caller, "userId" | "workspaceId">,
-  input: Pick<ListConversationsInput, "archived" | "personaId" | "q" | "limit">,
-  cursor: Cursor | null,
-): SQL {
-  const filters: SQL[] = [
-    sql`c.workspace_id = ${caller.workspaceId}`,
-    sql`c.deleted_at IS NULL`,
-    input.archived === "true" ? sql`c.archived_at IS NOT NULL` : sql`c.archived_at IS NULL`,
-  ];
-  if (input.personaId) filters.push(sql`c.persona_id = ${input.personaId}`);
-  if (input.q) filters.push(sql`c.title ILIKE ${`%${escapeLike(input.q)}%`}`);
-  if (cursor) {
-    filters.push(sql`(c.last_message_at, c.id) < (${cursor.k}::timestamptz, ${cursor.i}::uuid)`);
-  }
-  const where = sql.join(filters, sql` AND `);
-  const take = input.limit + 1;
-  const columns = sql.raw(`c.id, c.workspace_id, c.title, c.visibility, c.archived_at, c.owner_id,
-    c.persona_id, c.current_leaf_id, c.message_count, c.last_message_at, c.created_at, c.updated_at`);
-  // `DESC NULLS LAST` spells the indexes' order exactly (plain DESC means NULLS FIRST): without it the planner
-  // cannot walk conversations_workspace_visibility_idx and sorts every SHARED row instead — 2.6 ms instead of
-  // 0.3 ms at 10k conversations (found by `npm run bench`). The columns are NOT NULL, so the order is the same.
-  return sql`
-    WITH page AS (
-      (SELECT ${columns} FROM conversations c
-        WHERE c.owner_id = ${caller.userId} AND ${where}
-        ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC NULLS LAST LIMIT ${take})
-      UNION ALL
-      (SELECT ${columns} FROM conversations c
-        WHERE c.visibility = 'SHARED' AND c.owner_id <> ${caller.userId} AND ${where}
-        ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC NULLS LAST LIMIT ${take})
-      ORDER BY last_message_at DESC NULLS LAST, id DESC NULLS LAST
-      LIMIT ${take}
-    )
-    SELECT c.id, c.title, c.visibility, c.archived_at, c.owner_id, c.current_leaf_id, c.message_count,
-           c.last_message_at, c.created_at, c.updated_at,
-           to_char(c.last_message_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_time,
-           p.id AS persona_id, p.name AS persona_name, p.role_title AS persona_role_title,
-           p.avatar_url AS persona_avatar_url, u.name AS owner_name, left(m.content, ${PREVIEW_CHARS}) AS preview
-      FROM page c
-      JOIN personas p ON p.id = c.persona_id
-      JOIN users u ON u.workspace_id = c.workspace_id AND u.id = c.owner_id
-      LEFT JOIN messages m ON m.conversation_id = c.id AND m.id = c.current_leaf_id
-     ORDER BY c.last_message_at DESC, c.id DESC`;
-}
-
-type ListRow = {
-  id: string;
-  title: string | null;
-  visibility: "PRIVATE" | "SHARED";
-  archived_at: Date | string | null;
-  owner_id: string;
-  current_leaf_id: string | null;
-  message_count: number;
-  last_message_at: Date | string;
-  created_at: Date | string;
-  updated_at: Date | string;
-  cursor_time: string;
-  persona_id: string;
-  persona_name: string;
-  persona_role_title: string | null;
-  persona_avatar_url: string | null;
-  owner_name: string | null;
-  preview: string | null;
-};
 
 /** Own conversations and the workspace's SHARED ones, newest activity first. */
 export async function listConversations(
@@ -368,36 +245,13 @@ export async function deleteConversation(deps: Deps, caller: Viewer, conversatio
   // made or revoked meanwhile: both take the same lock) with the session check; the delete, the revocation
   // and the audit together with COMMIT.
   await deps.db.transaction(async (tx) => {
-    const [conversation, live] = await Promise.all([
+    const [conversation, linkIds] = await Promise.all([
       requireConversation(tx, caller, id, { owner: true, lock: true }),
-      tx
-        .select({ id: shareLinks.id })
-        .from(shareLinks)
-        .where(
-          and(
-            eq(shareLinks.workspaceId, caller.workspaceId),
-            eq(shareLinks.conversationId, id),
-            isNull(shareLinks.revokedAt),
-          ),
-        ),
+      liveShareLinkIds(tx, caller.workspaceId, id),
     ]);
-    const linkIds = live.map((link) => link.id);
     return lastStatements(tx, [
-      tx.update(conversations).set({ deletedAt: sql`now()` }).where(eq(conversations.id, conversation.id)),
-      ...(linkIds.length
-        ? [
-            tx
-              .update(shareLinks)
-              .set({ revokedAt: sql`now()` })
-              .where(
-                and(
-                  eq(shareLinks.workspaceId, caller.workspaceId),
-                  inArray(shareLinks.id, linkIds),
-                  isNull(shareLinks.revokedAt),
-                ),
-              ),
-          ]
-        : []),
+      softDeleteConversation(tx, caller.workspaceId, conversation.id),
+      ...(linkIds.length ? [revokeShareLinks(tx, caller.workspaceId, linkIds)] : []),
       recordAudit(deps, tx, {
         type: "CONVERSATION_DELETED",
         workspaceId: caller.workspaceId,

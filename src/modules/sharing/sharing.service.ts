@@ -4,14 +4,13 @@
  * The public view rechecks everything on every request (link live, conversation still SHARED and not
  * deleted) and answers the same 404 for every failure.
  */
-import { and, desc, eq, sql } from "drizzle-orm";
 import { hashToken, randomToken } from "../../core/crypto";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
 import { lastStatements } from "../../db/client";
 import { rawRows, rowDate } from "../../db/raw";
-import { type Conversation, type ShareLink, shareLinks } from "../../db/schema";
+import type { Conversation, ShareLink } from "../../db/schema";
 import type { PendingCaller } from "../../middleware/auth";
 import { recordAudit } from "../audit/audit.service";
 import {
@@ -20,6 +19,12 @@ import {
   notTheOwner,
   requireConversation,
 } from "../conversations/store/access";
+import {
+  findShareLink,
+  insertShareLink,
+  revokeShareLinks,
+  shareLinksOf,
+} from "../conversations/store/share-links";
 import { type SharedViewRow, sharedViewStatement } from "../conversations/store/shared-view";
 import {
   type CreatedShareDto,
@@ -84,18 +89,15 @@ export async function createShareLink(
       });
     }
     return lastStatements(tx, [
-      tx
-        .insert(shareLinks)
-        .values({
-          id,
-          workspaceId: caller.workspaceId,
-          conversationId: conversation.id,
-          leafMessageId: conversation.currentLeafId,
-          tokenHash,
-          createdBy: caller.userId,
-          expiresAt: sql`now() + make_interval(days => ${days})`,
-        })
-        .returning({ expiresAt: shareLinks.expiresAt }),
+      insertShareLink(tx, {
+        id,
+        workspaceId: caller.workspaceId,
+        conversationId: conversation.id,
+        leafMessageId: conversation.currentLeafId,
+        tokenHash,
+        createdBy: caller.userId,
+        days,
+      }),
       recordAudit(deps, tx, {
         type: "SHARED_LINK_CREATED",
         workspaceId: caller.workspaceId,
@@ -143,11 +145,7 @@ export async function listShareLinks(
   const id = conversationId.toLowerCase();
   const [conversation, rows] = await Promise.all([
     requireConversation(deps.db, caller, id),
-    deps.db
-      .select()
-      .from(shareLinks)
-      .where(and(eq(shareLinks.workspaceId, caller.workspaceId), eq(shareLinks.conversationId, id)))
-      .orderBy(desc(shareLinks.createdAt), desc(shareLinks.id)),
+    shareLinksOf(deps.db, caller.workspaceId, id),
   ]);
   await assertOwnerOrAdmin(caller, conversation);
   const now = Date.now();
@@ -168,26 +166,15 @@ export async function revokeShareLink(
   if (!isUuid(conversationId)) throw conversationNotFound();
   const id = conversationId.toLowerCase();
   await deps.db.transaction(async (tx) => {
-    const [conversation, [link]] = await Promise.all([
+    const [conversation, link] = await Promise.all([
       requireConversation(tx, caller, id, { lock: true }),
-      isUuid(shareId)
-        ? tx
-            .select({ id: shareLinks.id, revokedAt: shareLinks.revokedAt })
-            .from(shareLinks)
-            .where(
-              and(
-                eq(shareLinks.id, shareId.toLowerCase()),
-                eq(shareLinks.workspaceId, caller.workspaceId),
-                eq(shareLinks.conversationId, id),
-              ),
-            )
-        : [],
+      isUuid(shareId) ? findShareLink(tx, caller.workspaceId, id, shareId.toLowerCase()) : null,
     ]);
     await assertOwnerOrAdmin(caller, conversation);
     if (!link) throw shareNotFound();
     if (link.revokedAt) return;
     return lastStatements(tx, [
-      tx.update(shareLinks).set({ revokedAt: sql`now()` }).where(eq(shareLinks.id, link.id)),
+      revokeShareLinks(tx, caller.workspaceId, [link.id]),
       recordAudit(deps, tx, {
         type: "SHARED_LINK_REVOKED",
         workspaceId: caller.workspaceId,

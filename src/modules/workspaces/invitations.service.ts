@@ -11,7 +11,6 @@ import { isUuid } from "../../core/ids";
 import { errorFields } from "../../core/logger";
 import { lastStatements, type Transaction } from "../../db/client";
 import {
-  conversations,
   emailDeliveries,
   type Invitation,
   invitations,
@@ -25,6 +24,7 @@ import type { AuthContext } from "../../middleware/auth";
 import { recordAudit } from "../audit/audit.service";
 import { signAccessToken } from "../auth/access-token";
 import { takeOpenInvitation } from "../auth/workspace-assignment.service";
+import { deleteWorkspaceConversations } from "../conversations/store/lifecycle";
 import { moveAvatar } from "../users/avatar.service";
 import type { InvitationDto, InviteMemberInput } from "./invitations.schemas";
 import { toMemberDto } from "./members.service";
@@ -244,7 +244,7 @@ export async function acceptInvitation(deps: Deps, auth: AuthContext, token: str
     // Rows that reference the user together with the old workspace id (composite FKs without ON UPDATE
     // CASCADE) must go before the move; deleting conversations cascades to their messages, reactions,
     // files and share links. The rest of the workspace goes with its row below.
-    await tx.delete(conversations).where(eq(conversations.workspaceId, current.id));
+    await deleteWorkspaceConversations(tx, current.id);
     await tx.delete(personaFavourites).where(eq(personaFavourites.workspaceId, current.id));
     await tx.delete(invitations).where(eq(invitations.workspaceId, current.id));
     const [moved] = await tx

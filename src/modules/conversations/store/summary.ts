@@ -1,8 +1,11 @@
 /** The conversation store: a conversation's summary (its DTO's parts) read inside one statement. */
-import { type SQL, sql } from "drizzle-orm";
+import { and, eq, isNull, or, type SQL, sql } from "drizzle-orm";
+import type { DbOrTx } from "../../../db/client";
 import { rowDate } from "../../../db/raw";
-import type { Conversation } from "../../../db/schema";
+import { type Conversation, conversations, messages, personas, users } from "../../../db/schema";
 import { PREVIEW_CHARS } from "../conversations.schemas";
+
+type Viewer = { userId: string; workspaceId: string };
 
 /** What a conversation's DTO is made of (`toConversationDto`). */
 export type SummaryRow = {
@@ -61,4 +64,48 @@ export function summaryFromJson(json: SummaryJson): SummaryRow {
       updatedAt: rowDate(c.updatedAt),
     },
   };
+}
+
+/** The conversation with its persona summary, owner name and preview, when the caller can see it. */
+export function summaryQuery<Extra extends Record<string, SQL>>(
+  db: DbOrTx,
+  caller: Viewer,
+  conversationId: string,
+  visibleOnly = true,
+  extra: Extra = {} as Extra,
+) {
+  return db
+    .select({
+      ...extra,
+      conversation: conversations,
+      persona: {
+        id: personas.id,
+        name: personas.name,
+        roleTitle: personas.roleTitle,
+        avatarUrl: personas.avatarUrl,
+      },
+      ownerName: users.name,
+      preview: sql<string | null>`left(${messages.content}, ${PREVIEW_CHARS})`,
+    })
+    .from(conversations)
+    .innerJoin(personas, eq(personas.id, conversations.personaId))
+    .innerJoin(
+      users,
+      and(eq(users.workspaceId, conversations.workspaceId), eq(users.id, conversations.ownerId)),
+    )
+    .leftJoin(
+      messages,
+      and(eq(messages.conversationId, conversations.id), eq(messages.id, conversations.currentLeafId)),
+    )
+    .where(
+      and(
+        eq(conversations.id, conversationId.toLowerCase()),
+        eq(conversations.workspaceId, caller.workspaceId),
+        isNull(conversations.deletedAt),
+        visibleOnly
+          ? or(eq(conversations.ownerId, caller.userId), eq(conversations.visibility, "SHARED"))
+          : undefined,
+      ),
+    )
+    .limit(1);
 }
