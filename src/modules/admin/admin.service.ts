@@ -6,6 +6,12 @@
 import { eq, sql } from "drizzle-orm";
 import type { Deps } from "../../core/deps";
 import { users } from "../../db/schema";
+import {
+  conversationCount,
+  conversationsCreatedSince,
+  messageCount,
+  userMessagesSince,
+} from "../conversations/store/stats";
 import type { AdminStatsDto } from "./admin.schemas";
 
 /** The activity window: today (UTC) and the 29 days before it. */
@@ -29,11 +35,8 @@ export async function workspaceStats(deps: Deps, workspaceId: string): Promise<A
       members: roleIs("MEMBER"),
       activeAdmins: int(sql`count(*) FILTER (WHERE ${users.role} = 'ADMIN' AND ${users.status} = 'ACTIVE')`),
       // Plain SQL with aliases: drizzle leaves column names unqualified inside a subquery.
-      conversations: int(sql`(SELECT count(*) FROM conversations c
-        WHERE c.workspace_id = ${workspaceId} AND c.deleted_at IS NULL)`),
-      messages: int(sql`(SELECT count(*) FROM messages m
-        JOIN conversations c ON c.workspace_id = m.workspace_id AND c.id = m.conversation_id
-        WHERE m.workspace_id = ${workspaceId} AND c.deleted_at IS NULL)`),
+      conversations: int(conversationCount(workspaceId)),
+      messages: int(messageCount(workspaceId)),
       workspacePersonas: int(sql`(SELECT count(*) FROM personas p
         WHERE p.workspace_id = ${workspaceId} AND p.is_active)`),
       globalPersonas: int(
@@ -44,6 +47,7 @@ export async function workspaceStats(deps: Deps, workspaceId: string): Promise<A
     .where(eq(users.workspaceId, workspaceId));
 
   // Statement 2: the window's USER messages once (CTE), counted per day and overall.
+  const since = sql`(SELECT since FROM window_start)`;
   const activityQuery = deps.db.execute<{
     since: string;
     messages_sent: number;
@@ -57,13 +61,7 @@ export async function workspaceStats(deps: Deps, workspaceId: string): Promise<A
       SELECT (date_trunc('day', now() AT TIME ZONE 'UTC') - make_interval(days => ${ACTIVITY_DAYS - 1}))
         AT TIME ZONE 'UTC' AS since
     ),
-    recent AS (
-      SELECT m.created_at, m.author_id
-      FROM messages m
-      JOIN conversations c ON c.workspace_id = m.workspace_id AND c.id = m.conversation_id
-      WHERE m.workspace_id = ${workspaceId} AND m.role = 'USER' AND c.deleted_at IS NULL
-        AND m.created_at >= (SELECT since FROM window_start)
-    ),
+    recent AS (${userMessagesSince(workspaceId, since)}),
     days AS (
       SELECT since + make_interval(days => n) AS day
       FROM window_start, generate_series(0, ${ACTIVITY_DAYS - 1}::int) AS n
@@ -72,9 +70,7 @@ export async function workspaceStats(deps: Deps, workspaceId: string): Promise<A
       to_char((SELECT since FROM window_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS since,
       (SELECT count(*)::int FROM recent) AS messages_sent,
       (SELECT count(DISTINCT author_id)::int FROM recent) AS active_members,
-      (SELECT count(*)::int FROM conversations c
-        WHERE c.workspace_id = ${workspaceId} AND c.deleted_at IS NULL
-          AND c.created_at >= (SELECT since FROM window_start)) AS conversations_created,
+      ${conversationsCreatedSince(workspaceId, since)} AS conversations_created,
       (SELECT count(*)::int FROM users u
         WHERE u.workspace_id = ${workspaceId} AND u.last_login_at >= (SELECT since FROM window_start))
         AS signed_in_members,

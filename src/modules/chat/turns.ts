@@ -24,7 +24,7 @@ import {
   assertReadyFiles,
   type RelayAttachment,
   relayAttachmentsOf,
-  signedDownloadUrl,
+  toRelayAttachments,
 } from "../files/files.service";
 import { findVisiblePersona } from "../personas/personas.service";
 
@@ -153,14 +153,7 @@ async function checkChat(
   if (files && !files.ok) throw files.error;
   const fileRows = files?.ok ? files.value : [];
   const conversationId = cid ?? newId();
-  const attachments = await Promise.all(
-    fileRows.map(async (f) => ({
-      fileId: f.id,
-      filename: f.filename,
-      contentType: f.contentType,
-      url: await signedDownloadUrl(deps.config, f),
-    })),
-  );
+  const attachments = await toRelayAttachments(deps.config, fileRows);
   return {
     persona,
     conversationId,

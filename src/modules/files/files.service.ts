@@ -3,15 +3,16 @@
  * (FixedLengthStream), checked by magic bytes, made READY by one conditional update → served to whoever can
  * see the conversation, or to a signed URL (the relay's). Refusals never leave an object behind.
  */
-import { and, eq, inArray, isNull, or, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid, newId } from "../../core/ids";
 import { errorFields } from "../../core/logger";
 import type { DbOrTx } from "../../db/client";
-import { conversations, type FileRow, files, messageFiles, workspaces } from "../../db/schema";
+import { type FileRow, files, workspaces } from "../../db/schema";
 import { recordAudit } from "../audit/audit.service";
 import { type ConversationCaller, requireConversation } from "../conversations/store/access";
+import { fileAttachedTo, fileInLiveConversation, fileVisibleTo } from "../conversations/store/files";
 import { sniffImageType } from "../users/avatar.service";
 import {
   signedDownloadUrl,
@@ -164,17 +165,13 @@ export async function receiveUpload(deps: Deps, token: string, request: Request)
   const [found] = await deps.db
     .select({ file: files, workspaceStatus: workspaces.status })
     .from(files)
-    .innerJoin(
-      conversations,
-      and(eq(conversations.workspaceId, files.workspaceId), eq(conversations.id, files.conversationId)),
-    )
     .innerJoin(workspaces, eq(workspaces.id, files.workspaceId))
     .where(
       and(
         eq(files.workspaceId, claims.workspaceId),
         eq(files.id, claims.fileId),
         eq(files.status, "PENDING"),
-        isNull(conversations.deletedAt),
+        fileInLiveConversation(),
       ),
     )
     .limit(1);
@@ -293,12 +290,7 @@ export async function serveFile(
 ): Promise<Response> {
   if (!isUuid(input.fileId)) throw notFound();
   const fileId = input.fileId.toLowerCase();
-  const visible = input.caller
-    ? and(
-        eq(files.workspaceId, input.caller.workspaceId),
-        or(eq(conversations.ownerId, input.caller.userId), eq(conversations.visibility, "SHARED")),
-      )
-    : undefined;
+  const visible = input.caller ? fileVisibleTo(input.caller) : fileInLiveConversation();
   let exp = Number.NaN;
   if (!input.caller) {
     exp = /^\d{1,12}$/.test(input.exp ?? "") ? Number(input.exp) : Number.NaN;
@@ -307,11 +299,7 @@ export async function serveFile(
   const [row] = await deps.db
     .select({ file: files })
     .from(files)
-    .innerJoin(
-      conversations,
-      and(eq(conversations.workspaceId, files.workspaceId), eq(conversations.id, files.conversationId)),
-    )
-    .where(and(eq(files.id, fileId), eq(files.status, "READY"), isNull(conversations.deletedAt), visible))
+    .where(and(eq(files.id, fileId), eq(files.status, "READY"), visible))
     .limit(1);
   if (!row) throw notFound();
   const file = row.file;
@@ -374,35 +362,23 @@ export async function assertReadyFiles(
 /** An attachment as the relay payload carries it (API.md "Outbound relay"). */
 export type RelayAttachment = { fileId: string; filename: string; contentType: string; url: string };
 
-/**
- * For the relay's `onStored` hook (inside the transaction that stored the user message): checks the files
- * (409 FILE_NOT_READY), links them to the message (message_files) and returns the payload's `attachments`
- * with signed 10-minute download URLs.
- */
-export async function linkAttachments(
-  deps: Pick<Deps, "config">,
-  tx: DbOrTx,
-  input: { workspaceId: string; conversationId: string; messageId: string; fileIds: readonly string[] },
-): Promise<RelayAttachment[]> {
-  const rows = await assertReadyFiles(tx, input.workspaceId, input.conversationId, input.fileIds);
-  if (rows.length === 0) return [];
-  await tx
-    .insert(messageFiles)
-    .values(rows.map((f) => ({ messageId: input.messageId, fileId: f.id, workspaceId: input.workspaceId })))
-    .onConflictDoNothing();
-  return Promise.all(
+/** Files as the relay payload carries them: signed 10-minute download URLs. */
+export const toRelayAttachments = (
+  config: Deps["config"],
+  rows: readonly FileRow[],
+): Promise<RelayAttachment[]> =>
+  Promise.all(
     rows.map(async (f) => ({
       fileId: f.id,
       filename: f.filename,
       contentType: f.contentType,
-      url: await signedDownloadUrl(deps.config, f),
+      url: await signedDownloadUrl(config, f),
     })),
   );
-}
 
 /**
- * The `attachments` of an already stored message (e.g. a retry re-sending a FAILED message): its linked READY
- * files with fresh signed 10-minute download URLs, oldest first.
+ * The `attachments` of an already stored message (a retry re-sending a FAILED message, an edit carrying the
+ * original's): its linked READY files with fresh signed 10-minute download URLs, oldest first.
  */
 export async function relayAttachmentsOf(
   deps: Pick<Deps, "config">,
@@ -411,25 +387,11 @@ export async function relayAttachmentsOf(
   messageId: string,
 ): Promise<RelayAttachment[]> {
   const rows = await db
-    .select({ file: files })
-    .from(messageFiles)
-    .innerJoin(files, and(eq(files.workspaceId, messageFiles.workspaceId), eq(files.id, messageFiles.fileId)))
-    .where(
-      and(
-        eq(messageFiles.workspaceId, workspaceId),
-        eq(messageFiles.messageId, messageId),
-        eq(files.status, "READY"),
-      ),
-    )
+    .select()
+    .from(files)
+    .where(and(eq(files.workspaceId, workspaceId), eq(files.status, "READY"), fileAttachedTo(messageId)))
     .orderBy(files.createdAt, files.id);
-  return Promise.all(
-    rows.map(async ({ file }) => ({
-      fileId: file.id,
-      filename: file.filename,
-      contentType: file.contentType,
-      url: await signedDownloadUrl(deps.config, file),
-    })),
-  );
+  return toRelayAttachments(deps.config, rows);
 }
 
 export { signedDownloadUrl };
