@@ -3,9 +3,6 @@
  * reactions, message attachments, share links — has one owner, `src/modules/conversations/store/`. No other
  * file under src/ may query those tables, neither through drizzle's table objects nor in raw SQL. Scripts
  * (seeds, bench, drills) are exempt.
- *
- * `NOT_YET_MOVED` lists files that still do, each with what is left; the check fails when a file not on it
- * starts touching the tables, and when a listed file no longer does (so the list only shrinks).
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -13,10 +10,6 @@ import { join, relative } from "node:path";
 const ROOT = join(import.meta.dirname, "..");
 const OWNER = "src/modules/conversations/store/";
 const EXEMPT = ["src/db/schema/", "src/db/client.ts"];
-
-const NOT_YET_MOVED: Record<string, string> = {
-  "src/jobs/jobs.ts": "conversation purge and chat-run timeouts",
-};
 
 const TABLE_OBJECTS = ["conversations", "messages", "reactions", "messageFiles", "shareLinks"];
 const TABLE_NAMES = ["conversations", "messages", "reactions", "message_files", "share_links"];
@@ -47,27 +40,15 @@ function touchesAggregate(text: string): string | null {
 }
 
 const problems: string[] = [];
-const stillTouching = new Set<string>();
 for (const path of sourceFiles(join(ROOT, "src"))) {
   const file = relative(ROOT, path).replaceAll("\\", "/");
   if (file.startsWith(OWNER) || EXEMPT.some((prefix) => file.startsWith(prefix))) continue;
   const reason = touchesAggregate(readFileSync(path, "utf8"));
   if (!reason) continue;
-  stillTouching.add(file);
-  if (!(file in NOT_YET_MOVED)) {
-    problems.push(`${file}: ${reason}. Query the conversation aggregate through ${OWNER} instead.`);
-  }
-}
-for (const file of Object.keys(NOT_YET_MOVED)) {
-  if (!stillTouching.has(file)) {
-    problems.push(`${file} no longer touches the aggregate: remove it from NOT_YET_MOVED.`);
-  }
+  problems.push(`${file}: ${reason}. Query the conversation aggregate through ${OWNER} instead.`);
 }
 if (problems.length) {
   console.error(`module boundaries: ${problems.length} problem(s)\n${problems.join("\n")}`);
   process.exit(1);
 }
-console.log(
-  `module boundaries: ok (the conversation aggregate is queried only in ${OWNER}; ` +
-    `${Object.keys(NOT_YET_MOVED).length} file(s) still to move)`,
-);
+console.log(`module boundaries: ok (the conversation aggregate is queried only in ${OWNER})`);

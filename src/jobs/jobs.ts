@@ -4,7 +4,7 @@
  * `FOR UPDATE SKIP LOCKED`, so running twice or concurrently never processes a row twice, and a backlog larger
  * than one run continues at the next. R2 objects are deleted only after the rows that referenced them are gone.
  */
-import { and, eq, inArray, isNotNull, isNull, lt, ne, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, ne, or, type SQL, sql } from "drizzle-orm";
 import type { PgColumn, PgTable } from "drizzle-orm/pg-core";
 import type { Deps } from "../core/deps";
 import { errorFields } from "../core/logger";
@@ -12,20 +12,27 @@ import type { DbOrTx } from "../db/client";
 import {
   auditEvents,
   chatRuns,
-  conversations,
   emailDeliveries,
   files,
   invitations,
   jobRuns,
-  messages,
   sessions,
-  shareLinks,
   users,
   userTokens,
   workspaces,
 } from "../db/schema";
 import { dispatchEmails } from "../email/outbox";
 import { isRotationDue, rotateSigningKeys } from "../modules/auth/signing-keys.service";
+import {
+  claimDeletedConversations,
+  conversationsOwnedBy,
+  deleteConversations,
+  deleteConversationsOwnedBy,
+  deleteExpiredShareLinks,
+  deleteWorkspaceConversationBatch,
+  failPendingMessages,
+  reassignSharedConversations,
+} from "../modules/conversations/store/maintenance";
 import type { JobName } from "./schedule";
 
 export type JobOptions = {
@@ -125,9 +132,16 @@ const oldSessions: Job = async ({ db }, options) => ({
 });
 
 /** Share links past their expiry. */
-const expiredShares: Job = async ({ db }, options) => ({
-  shareLinks: await deleteInBatches(db, shareLinks, lt(shareLinks.expiresAt, sql`now()`), options),
-});
+const expiredShares: Job = async ({ db }, options) => {
+  const { batchSize, maxBatches } = limits(options);
+  let total = 0;
+  for (let batch = 0; batch < maxBatches; batch++) {
+    const gone = await deleteExpiredShareLinks(db, batchSize);
+    total += gone;
+    if (gone < batchSize) break;
+  }
+  return { shareLinks: total };
+};
 
 /** Relays stuck PENDING for 5 minutes (their isolate died): TIMEOUT, and the user message FAILED (retryable). */
 const stuckChatRuns: Job = async ({ db }, options) => {
@@ -146,22 +160,11 @@ const stuckChatRuns: Job = async ({ db }, options) => {
         .set({ status: "TIMEOUT", errorClass: "TIMEOUT", finishedAt: sql`now()` })
         .where(inArray(chatRuns.id, claimed))
         .returning({ messageId: chatRuns.userMessageId });
-      const failed = timedOut.length
-        ? await tx
-            .update(messages)
-            .set({ status: "FAILED" })
-            .where(
-              and(
-                inArray(
-                  messages.id,
-                  timedOut.map((r) => r.messageId),
-                ),
-                eq(messages.status, "PENDING"),
-              ),
-            )
-            .returning({ id: messages.id })
-        : [];
-      return { runs: timedOut.length, messages: failed.length };
+      const failed = await failPendingMessages(
+        tx,
+        timedOut.map((r) => r.messageId),
+      );
+      return { runs: timedOut.length, messages: failed };
     });
     stats.chatRuns += done.runs;
     stats.messages += done.messages;
@@ -254,29 +257,14 @@ const accountPurge: Job = async (deps, options) => {
           )
           .orderBy(users.createdAt)
           .limit(1);
-        if (heir) {
-          const moved = await tx
-            .update(conversations)
-            .set({ ownerId: heir.id })
-            .where(and(eq(conversations.ownerId, user.id), eq(conversations.visibility, "SHARED")))
-            .returning({ id: conversations.id });
-          reassigned = moved.length;
-        }
-        const owned = tx
-          .select({ id: conversations.id })
-          .from(conversations)
-          .where(eq(conversations.ownerId, user.id));
+        if (heir) reassigned = await reassignSharedConversations(tx, user.id, heir.id);
+        const owned = conversationsOwnedBy(tx, user.id);
         const fileKeys = await tx
           .select({ key: files.r2Key })
           .from(files)
           .where(inArray(files.conversationId, owned));
         keys.push(...fileKeys.map((row) => row.key));
-        deleted = (
-          await tx
-            .delete(conversations)
-            .where(eq(conversations.ownerId, user.id))
-            .returning({ id: conversations.id })
-        ).length;
+        deleted = await deleteConversationsOwnedBy(tx, user.id);
       }
       await tx
         .update(auditEvents)
@@ -337,18 +325,9 @@ const workspacePurge: Job = async (deps, options) => {
     }
     let conversationsLeft = true;
     for (let batch = 0; batch < maxBatches; batch++) {
-      const claimed = deps.db
-        .select({ id: conversations.id })
-        .from(conversations)
-        .where(eq(conversations.workspaceId, due.id))
-        .limit(batchSize)
-        .for("update", { skipLocked: true });
-      const gone = await deps.db
-        .delete(conversations)
-        .where(inArray(conversations.id, claimed))
-        .returning({ id: conversations.id });
-      stats.conversations += gone.length;
-      if (gone.length < batchSize) {
+      const gone = await deleteWorkspaceConversationBatch(deps.db, due.id, batchSize);
+      stats.conversations += gone;
+      if (gone < batchSize) {
         conversationsLeft = false;
         break;
       }
@@ -379,19 +358,13 @@ const conversationPurge: Job = async (deps, options) => {
   const stats = { conversations: 0, objects: 0 };
   for (let batch = 0; batch < maxBatches; batch++) {
     const done = await deps.db.transaction(async (tx) => {
-      const claimed = await tx
-        .select({ id: conversations.id })
-        .from(conversations)
-        .where(isNotNull(conversations.deletedAt))
-        .limit(batchSize)
-        .for("update", { skipLocked: true });
-      if (claimed.length === 0) return { count: 0, keys: [] as string[] };
-      const ids = claimed.map((row) => row.id);
+      const ids = await claimDeletedConversations(tx, batchSize);
+      if (ids.length === 0) return { count: 0, keys: [] as string[] };
       const keys = await tx
         .select({ key: files.r2Key })
         .from(files)
         .where(inArray(files.conversationId, ids));
-      await tx.delete(conversations).where(inArray(conversations.id, ids));
+      await deleteConversations(tx, ids);
       return { count: ids.length, keys: keys.map((row) => row.key) };
     });
     stats.conversations += done.count;
