@@ -21,6 +21,7 @@ import { lastStatements } from "../../db/client";
 import { rowDate } from "../../db/raw";
 import type { Message, Persona } from "../../db/schema";
 import type { PendingCaller } from "../../middleware/auth";
+import { toMessageDto } from "../conversations/store/branch";
 import { recordTurnOutcome } from "../conversations/store/chat";
 import type { ChatMessageDto, ChatResponseDto } from "./chat.schemas";
 import { admit, reportToGate } from "./relay-gate";
@@ -87,8 +88,8 @@ async function deliverAndRecord(
   if (outcome.ok && assistant) {
     return {
       conversationId: stored.conversationId,
-      userMessage: toMessageDto({ ...stored.userMessage, status: "COMPLETE" }),
-      assistantMessage: toMessageDto(assistant),
+      userMessage: toChatMessageDto({ ...stored.userMessage, status: "COMPLETE" }),
+      assistantMessage: toChatMessageDto(assistant),
     };
   }
   if (!outcome.ok && outcome.status === "FAILED") {
@@ -162,16 +163,8 @@ async function recordOutcome(
   };
 }
 
-export function toMessageDto(message: Message): ChatMessageDto {
-  return {
-    id: message.id,
-    conversationId: message.conversationId,
-    parentId: message.parentId,
-    role: message.role,
-    content: message.content,
-    status: message.status,
-    authorId: message.authorId,
-    personaVersion: message.personaVersion,
-    createdAt: message.createdAt.toISOString(),
-  };
-}
+/** A chat answer's message: the store's message DTO with its conversation. */
+const toChatMessageDto = (message: Message): ChatMessageDto => ({
+  ...toMessageDto(message),
+  conversationId: message.conversationId,
+});

@@ -115,11 +115,19 @@ export const hasMessage = (messageId: string): SQL<boolean> =>
   sql<boolean>`EXISTS (SELECT 1 FROM messages h WHERE h.conversation_id = ${conversations.id} AND h.id = ${messageId}::uuid)`;
 
 /** The one message DTO of a conversation view. */
-export function toConversationMessageDto(
-  deps: Pick<Deps, "config">,
-  m: BranchMessageRow,
-): ConversationMessageDto {
-  const siblings = m.siblings ?? [m.id];
+type MessageFields = {
+  id: string;
+  parentId: string | null;
+  role: MessageRole;
+  content: string;
+  status: MessageStatus;
+  authorId: string | null;
+  personaVersion: number | null;
+  createdAt: Date | string;
+};
+
+/** The one message DTO: the fields every answer that shows a message carries (chat replies, the view). */
+export function toMessageDto(m: MessageFields) {
   return {
     id: m.id,
     parentId: m.parentId,
@@ -129,6 +137,17 @@ export function toConversationMessageDto(
     authorId: m.authorId,
     personaVersion: m.personaVersion,
     createdAt: rowDate(m.createdAt).toISOString(),
+  };
+}
+
+/** A message of the conversation view: the message DTO with its siblings, reactions and attachments. */
+export function toConversationMessageDto(
+  deps: Pick<Deps, "config">,
+  m: BranchMessageRow,
+): ConversationMessageDto {
+  const siblings = m.siblings ?? [m.id];
+  return {
+    ...toMessageDto(m),
     siblings: { index: siblings.indexOf(m.id), count: siblings.length, ids: siblings },
     reactions: { LIKE: m.likes, DISLIKE: m.dislikes },
     myReaction: m.mine,

@@ -7,6 +7,7 @@ import type { ReactionType } from "../../../db/schema";
 import type { TokenCaller } from "../../../middleware/auth";
 import type { GuardedStatement } from "../../../middleware/guarded-write";
 import { type AuditDeps, auditInsertFrom } from "../../audit/audit.service";
+import { visibleConversation } from "./access";
 import { type SummaryJson, summaryJson } from "./summary";
 
 type Caller = TokenCaller;
@@ -14,8 +15,7 @@ type Caller = TokenCaller;
 /** The conversation when the caller can see it (own or SHARED), locked, and only under a live session. */
 const visibleLocked = (caller: Caller, conversationId: string) => sql`
   SELECT c.* FROM conversations c
-   WHERE c.workspace_id = ${caller.workspaceId}::uuid AND c.id = ${conversationId}::uuid AND c.deleted_at IS NULL
-     AND (c.owner_id = ${caller.userId}::uuid OR c.visibility = 'SHARED') AND EXISTS (SELECT 1 FROM guard)
+   WHERE c.id = ${conversationId}::uuid AND ${visibleConversation("c", caller)} AND EXISTS (SELECT 1 FROM guard)
      FOR UPDATE OF c`;
 
 /** Final SELECT of a change to `target`: its owner, whether the rule allowed it, and the summary after it. */
@@ -197,8 +197,8 @@ export function reactionStatement(
       target: sql`
         SELECT m.id, m.conversation_id FROM messages m
           JOIN conversations c ON c.workspace_id = m.workspace_id AND c.id = m.conversation_id
-         WHERE m.workspace_id = ${caller.workspaceId}::uuid AND m.id = ${messageId}::uuid AND c.deleted_at IS NULL
-           AND (c.owner_id = ${caller.userId}::uuid OR c.visibility = 'SHARED') AND EXISTS (SELECT 1 FROM guard)`,
+         WHERE m.workspace_id = ${caller.workspaceId}::uuid AND m.id = ${messageId}::uuid
+           AND ${visibleConversation("c", caller)} AND EXISTS (SELECT 1 FROM guard)`,
       existing: sql`
         SELECT r.type FROM reactions r JOIN target t ON r.message_id = t.id
          WHERE r.user_id = ${caller.userId}::uuid FOR UPDATE OF r`,

@@ -17,6 +17,7 @@ import {
   type Visibility,
 } from "../../../db/schema";
 import { type AuditDeps, type AuditInput, auditInsertFrom, recordAudit } from "../../audit/audit.service";
+import { visibleConversation } from "./access";
 import { branchPath } from "./branch";
 
 /** The branch's last messages sent as `history`. */
@@ -137,8 +138,8 @@ export async function lockTurnTarget(
                     ELSE ${historyJson(sql`tm.conversation_id`, sql`tm.parent_id`)} END AS history
           FROM messages tm
           JOIN conversations tc ON tc.workspace_id = tm.workspace_id AND tc.id = tm.conversation_id
-         WHERE tm.workspace_id = ${caller.workspaceId}::uuid AND tm.id = ${messageId}::uuid AND tc.deleted_at IS NULL
-           AND (tc.owner_id = ${caller.userId}::uuid OR tc.visibility = 'SHARED')
+         WHERE tm.workspace_id = ${caller.workspaceId}::uuid AND tm.id = ${messageId}::uuid
+           AND ${visibleConversation("tc", caller)}
            FOR UPDATE OF tm FOR NO KEY UPDATE OF tc`,
   );
   return row ?? null;

@@ -5,6 +5,7 @@
  */
 import { type SQL, sql } from "drizzle-orm";
 import { files } from "../../../db/schema";
+import { visibleConversation } from "./access";
 
 /** The file's conversation exists and is not deleted. */
 export const fileInLiveConversation = (): SQL =>
@@ -15,8 +16,7 @@ export const fileInLiveConversation = (): SQL =>
 export const fileVisibleTo = (caller: { userId: string; workspaceId: string }): SQL =>
   sql`${files.workspaceId} = ${caller.workspaceId}
       AND EXISTS (SELECT 1 FROM conversations c WHERE c.workspace_id = ${files.workspaceId}
-                     AND c.id = ${files.conversationId} AND c.deleted_at IS NULL
-                     AND (c.owner_id = ${caller.userId} OR c.visibility = 'SHARED'))`;
+                     AND c.id = ${files.conversationId} AND ${visibleConversation("c", caller)})`;
 
 /** The file is attached to the message. */
 export const fileAttachedTo = (messageId: string): SQL =>
