@@ -198,7 +198,15 @@ export async function startAuth(c: Context<AppEnv>, options: { budgetFirst?: boo
     });
   }
   const claims = await verifyAccessToken(depsFrom(c), token);
-  if (options.budgetFirst) await spendBudget(c, claims);
+  if (options.budgetFirst) {
+    try {
+      await spendBudget(c, claims);
+    } catch (overBudget) {
+      // The documented order holds: a refused session answers 401/404/409 before a 429 would.
+      await checkSession(c, claims, Promise.resolve());
+      throw overBudget;
+    }
+  }
   const pending = checkSession(c, claims, options.budgetFirst ? Promise.resolve() : undefined);
   pending.catch(() => {}); // observed by authReady
   c.set("authPending", pending);

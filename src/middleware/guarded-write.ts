@@ -34,13 +34,15 @@ import {
 export type GuardedStatement = { with: Record<string, SQL>; select: SQL };
 
 /**
- * What a service gets to run its one statement: the token's identity at once (before the check answered),
- * and `run`, which answers the final SELECT's first row (as JSON, null when it returned none) once the
- * session check has passed.
+ * What a service gets to run its statement: the token's identity at once (before the check answered), and
+ * `run`, which answers the final SELECT's first row (as JSON, null when it returned none) once the session
+ * check has passed. `followUps` are more self-guarded statements written in the same flight, right after it
+ * on the same connection: each runs once the one before has committed, so it sees what that one could not
+ * (rows committed while it waited for a lock).
  */
 export type GuardedWrite = {
   caller: TokenCaller;
-  run: <T>(statement: GuardedStatement) => Promise<T | null>;
+  run: <T>(statement: GuardedStatement, ...followUps: GuardedStatement[]) => Promise<T | null>;
 };
 
 /** `requireAuth` for a self-guarded write route (the handler uses `guardedWriteOf(c)`). */
@@ -76,7 +78,7 @@ export function guardedWriteOf(c: Context<AppEnv>): GuardedWrite {
   const caller = tokenCallerOf(c);
   return {
     caller,
-    run: async <T>(statement: GuardedStatement): Promise<T | null> => {
+    run: async <T>(statement: GuardedStatement, ...followUps: GuardedStatement[]): Promise<T | null> => {
       // A foreign x-workspace-id is refused by the check (404); the guard does not know the header, so the
       // statement is not sent at all.
       const requested = c.req.header("x-workspace-id");
@@ -85,19 +87,25 @@ export function guardedWriteOf(c: Context<AppEnv>): GuardedWrite {
         throw new ApiError("NOT_FOUND", "Not found.");
       }
       const guard = guardQuery(caller, writeAllowedWhilePendingDeletion(c.req.method, c.req.path));
-      const ctes = [
-        sql`guard (user_id, role) AS MATERIALIZED (${guard})`,
-        ...Object.entries(statement.with).map(([name, body]) => sql`${sql.identifier(name)} AS (${body})`),
-      ];
-      const rows = rawRows<{ guarded: boolean; result: T | null }>(
-        c.var.selfGuardedDb,
-        sql`WITH ${sql.join(ctes, sql`, `)}
-            SELECT EXISTS (SELECT 1 FROM guard) AS guarded,
-                   (SELECT row_to_json(s) FROM (${statement.select}) s LIMIT 1) AS result`,
-      );
-      rows.catch(() => {}); // observed once the check passed; a refusal drops it unseen
+      const send = (one: GuardedStatement) => {
+        const ctes = [
+          sql`guard (user_id, role) AS MATERIALIZED (${guard})`,
+          ...Object.entries(one.with).map(([name, body]) => sql`${sql.identifier(name)} AS (${body})`),
+        ];
+        const rows = rawRows<{ guarded: boolean; result: T | null }>(
+          c.var.selfGuardedDb,
+          sql`WITH ${sql.join(ctes, sql`, `)}
+              SELECT EXISTS (SELECT 1 FROM guard) AS guarded,
+                     (SELECT row_to_json(s) FROM (${one.select}) s LIMIT 1) AS result`,
+        );
+        rows.catch(() => {}); // observed once the check passed; a refusal drops it unseen
+        return rows;
+      };
+      // Issued in one tick: one flight, executed in order on the request's connection.
+      const [first, ...rest] = [statement, ...followUps].map(send);
       await authReady(c);
-      const [row] = await rows;
+      await Promise.all(rest);
+      const [row] = (await first) ?? [];
       // The check passed but the guard did not hold: the session ended between the two statements.
       if (!row?.guarded) throw invalidTokenError("The session has ended. Sign in again.");
       return row.result;

@@ -122,6 +122,20 @@ describe("requireAuthForGuardedWrite (one self-guarded statement beside the sess
     expect(await nameOf(member.id)).toBe(afterFirst);
   });
 
+  it("answers a refused session's 401 before a 429 (the documented order), and writes nothing", async () => {
+    const { member } = await createTenant();
+    const session = await signIn(member);
+    const limited = { RATE_LIMIT_API_USER: "1/60" };
+    expect((await call("/rename", session.accessToken, {}, limited)).status).toBe(200);
+    await withDb((db) =>
+      db.update(sessions).set({ revokedAt: sql`now()` }).where(eq(sessions.id, session.sessionId)),
+    );
+    const before = await nameOf(member.id);
+    const res = await call("/rename", session.accessToken, {}, limited);
+    expect(res.status, show(res)).toBe(401);
+    expect(await nameOf(member.id)).toBe(before);
+  });
+
   it("still holds every other statement until the check passed", async () => {
     const { member } = await createTenant();
     const revoked = await signIn(member);

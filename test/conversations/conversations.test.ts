@@ -383,6 +383,70 @@ describe("PATCH /api/conversations/{id}/visibility", () => {
     const read = await api("GET", `/api/conversations/${id}`, { token: t.adminActor.token });
     expect(read.status).toBe(404);
   });
+
+  it("revokes a link the switch to PRIVATE could not see (created while it waited), in the same round trip", async () => {
+    const t = await conversationTenant();
+    const id = await insertConversation(t, t.owner.user);
+    const leaf = await insertMessage(t.workspace.id, id, { parent: null, author: t.owner.user });
+    // What the race leaves behind: a live link on a PRIVATE conversation (its creation committed while the
+    // switch waited for the conversation's lock, after the switch's snapshot was taken).
+    const [raced] = await withDb((db) =>
+      db
+        .insert(shareLinks)
+        .values({
+          workspaceId: t.workspace.id,
+          conversationId: id,
+          leafMessageId: leaf,
+          tokenHash: `hash-${crypto.randomUUID()}`,
+          createdBy: t.owner.user.id,
+          expiresAt: new Date(Date.now() + 86_400_000),
+        })
+        .returning(),
+    );
+    const res = await api("PATCH", `/api/conversations/${id}/visibility`, {
+      token: t.owner.token,
+      body: { visibility: "PRIVATE" },
+    });
+    expect(res.status, describeResponse(res)).toBe(200);
+    expect(res.headers.get("Server-Timing")).toContain('desc="1 round trips"');
+    const [link] = await withDb((db) =>
+      db
+        .select()
+        .from(shareLinks)
+        .where(eq(shareLinks.id, raced?.id ?? "")),
+    );
+    expect(link?.revokedAt).not.toBeNull();
+    const audits = await auditsOf(t.workspace.id, "SHARED_LINK_REVOKED");
+    expect(audits.map((a) => [a.targetId, a.data])).toEqual([
+      [raced?.id, expect.objectContaining({ conversationId: id, race: true })],
+    ]);
+    // A member who cannot change it sweeps nothing (and gets 404: it is PRIVATE).
+    const other = await withDb((db) =>
+      db
+        .insert(shareLinks)
+        .values({
+          workspaceId: t.workspace.id,
+          conversationId: id,
+          leafMessageId: leaf,
+          tokenHash: `hash-${crypto.randomUUID()}`,
+          createdBy: t.owner.user.id,
+          expiresAt: new Date(Date.now() + 86_400_000),
+        })
+        .returning(),
+    );
+    const refused = await api("PATCH", `/api/conversations/${id}/visibility`, {
+      token: t.other.token,
+      body: { visibility: "PRIVATE" },
+    });
+    expect(refused.status, describeResponse(refused)).toBe(404);
+    const [still] = await withDb((db) =>
+      db
+        .select()
+        .from(shareLinks)
+        .where(eq(shareLinks.id, other[0]?.id ?? "")),
+    );
+    expect(still?.revokedAt).toBeNull();
+  });
 });
 
 describe("PATCH /api/conversations/{id}/archive", () => {

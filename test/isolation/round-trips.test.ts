@@ -13,6 +13,7 @@ import { describe, expect, it } from "vitest";
 import { insertPersona } from "../conversations/support";
 import { platformAdmin, signIn } from "../helpers/auth";
 import { api } from "../helpers/request";
+import { scriptWebhook } from "../personas/support";
 import { conversationOf } from "./conversation-fixtures";
 import { bodyFor, fixtureTenant, paramsFor } from "./fixtures";
 import {
@@ -160,6 +161,29 @@ describe("round trips of the conversation writes that succeed", () => {
       visibility: 1,
       reaction: 1,
       delete: 2,
+    });
+  });
+
+  it("as the author: a chat that fails, its retry and an edit: 3 each (2 before the webhook, 1 after)", async () => {
+    const tenant = await fixtureTenant();
+    const token = tenant.memberToken;
+    const persona = await insertPersona({ workspaceId: tenant.workspace.id });
+    await scriptWebhook(persona.path, [{ kind: "status", status: 400 }, { kind: "echo" }, { kind: "echo" }]);
+    const counted = async (method: string, path: string, status: number, body?: Record<string, unknown>) => {
+      const res = await api(method, path, { token, body });
+      expect(res.status, `${method} ${path}: ${describeResult(res)}`).toBe(status);
+      return { res, roundTrips: roundTripsOf(res.headers.get("Server-Timing")) };
+    };
+    const failed = await counted("POST", `/api/personas/${persona.id}/chat`, 502, { message: "hello" });
+    const messageId = failed.res.body.userMessageId;
+    const retried = await counted("POST", `/api/messages/${messageId}/retry`, 200);
+    expect(retried.res.body.userMessage).toMatchObject({ id: messageId, status: "COMPLETE" });
+    const edited = await counted("PATCH", `/api/messages/${messageId}`, 200, { content: "hello again" });
+    expect(edited.res.body.userMessage.parentId).toBeNull();
+    expect({ chat: failed.roundTrips, retry: retried.roundTrips, edit: edited.roundTrips }).toEqual({
+      chat: 3,
+      retry: 3,
+      edit: 3,
     });
   });
 });

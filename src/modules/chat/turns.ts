@@ -140,7 +140,7 @@ async function checkChat(
   const [persona, conversation, parent, files] = await Promise.all([
     findVisiblePersona(tx, caller.workspaceId, turn.personaId),
     cid ? lockChatConversation(tx, caller, cid) : null,
-    cid ? chatParent(tx, cid, turn.parentId?.toLowerCase()) : null,
+    cid ? chatParent(tx, caller, cid, turn.parentId?.toLowerCase()) : null,
     cid && fileIds.length ? settle(assertReadyFiles(tx, caller.workspaceId, cid, fileIds)) : null,
   ]);
   if (!persona) throw personaNotFound();

@@ -30,6 +30,7 @@ import { branchJson, hasMessage, toConversationMessageDto } from "./store/branch
 import {
   archiveStatement,
   type ChangeOutcome,
+  sweepLinksOfPrivate,
   type TitleOutcome,
   titleStatement,
   visibilityStatement,
@@ -218,8 +219,10 @@ export async function setVisibility(
   visibility: "PRIVATE" | "SHARED",
 ): Promise<ConversationDto> {
   if (!isUuid(conversationId)) throw conversationNotFound();
-  const statement = visibilityStatement(deps, write.caller, conversationId.toLowerCase(), visibility);
-  return changedDto(await write.run<ChangeOutcome>(statement), write.caller);
+  const id = conversationId.toLowerCase();
+  const statement = visibilityStatement(deps, write.caller, id, visibility);
+  const followUps = visibility === "PRIVATE" ? [sweepLinksOfPrivate(deps, write.caller, id)] : [];
+  return changedDto(await write.run<ChangeOutcome>(statement, ...followUps), write.caller);
 }
 
 /** Archive or unarchive (owner only); audited CONVERSATION_ARCHIVED with `archived`. One statement. */

@@ -106,6 +106,45 @@ export function visibilityStatement(
   };
 }
 
+/**
+ * The follow-up of a switch to PRIVATE, written in the same flight right after it: revokes the links that
+ * statement could not see. Its snapshot was taken before it waited for the conversation's lock, so a link
+ * whose creation held that lock and committed meanwhile stays live there. This statement starts after that
+ * commit. A PRIVATE conversation never has live links, so it changes nothing otherwise. Each link it revokes
+ * is audited SHARED_LINK_REVOKED (`race: true`). Only the owner's or an ADMIN's request sweeps.
+ */
+export function sweepLinksOfPrivate(
+  deps: AuditDeps,
+  caller: Caller,
+  conversationId: string,
+): GuardedStatement {
+  return {
+    with: {
+      swept: sql`
+        UPDATE share_links l SET revoked_at = now()
+          FROM conversations c, guard g
+         WHERE c.workspace_id = ${caller.workspaceId}::uuid AND c.id = ${conversationId}::uuid
+           AND c.visibility = 'PRIVATE' AND (c.owner_id = ${caller.userId}::uuid OR g.role = 'ADMIN')
+           AND l.workspace_id = c.workspace_id AND l.conversation_id = c.id AND l.revoked_at IS NULL
+        RETURNING l.id, l.conversation_id`,
+      audit: auditInsertFrom(
+        deps,
+        {
+          type: "SHARED_LINK_REVOKED",
+          workspaceId: caller.workspaceId,
+          actorUserId: caller.userId,
+          targetType: "share_link",
+          targetId: sql`swept.id::text`,
+          data: sql`jsonb_build_object('via', 'PATCH /api/conversations/{id}/visibility',
+                      'conversationId', swept.conversation_id, 'race', true)`,
+        },
+        sql`swept`,
+      ),
+    },
+    select: sql`SELECT count(*)::int AS swept FROM swept`,
+  };
+}
+
 export type TitleOutcome = ChangeOutcome & { leafFound: boolean; leafHasReplies: boolean };
 
 /**

@@ -45,8 +45,8 @@ const chatConversationColumns = {
 };
 
 /**
- * The conversation of a chat, locked FOR NO KEY UPDATE: appends and leaf moves on it are serialised until
- * the turn commits. Not filtered by visibility (the relay answers 404 or 403 itself).
+ * The conversation of a chat when the caller can see it, locked FOR NO KEY UPDATE: appends and leaf moves on
+ * it are serialised until the turn commits. Someone else's SHARED one is returned (the relay answers 403).
  */
 export async function lockChatConversation(
   tx: Transaction,
@@ -56,13 +56,7 @@ export async function lockChatConversation(
   const [row] = await tx
     .select(chatConversationColumns)
     .from(conversations)
-    .where(
-      and(
-        eq(conversations.id, conversationId),
-        eq(conversations.workspaceId, caller.workspaceId),
-        isNull(conversations.deletedAt),
-      ),
-    )
+    .where(and(eq(conversations.id, conversationId), visibleConversation('"conversations"', caller)))
     .for("no key update");
   return row ?? null;
 }
@@ -82,19 +76,23 @@ const historyJson = (conversationId: SQL, start: SQL) => sql`(
  */
 export async function chatParent(
   tx: DbOrTx,
+  caller: Caller,
   conversationId: string,
   parentId: string | null | undefined,
 ): Promise<{ parentId: string | null; found: boolean; history: HistoryItem[] }> {
+  const ws = sql`${caller.workspaceId}::uuid`;
   const cid = sql`${conversationId}::uuid`;
+  // Scoped to the caller's workspace: a foreign conversation id finds no start, hence no history.
   const start =
     parentId === undefined
-      ? sql`(SELECT c.current_leaf_id FROM conversations c WHERE c.id = ${cid})`
-      : sql`${parentId}::uuid`;
+      ? sql`(SELECT c.current_leaf_id FROM conversations c WHERE c.workspace_id = ${ws} AND c.id = ${cid})`
+      : parentId === null
+        ? sql`NULL::uuid`
+        : sql`(SELECT x.id FROM messages x
+                WHERE x.workspace_id = ${ws} AND x.conversation_id = ${cid} AND x.id = ${parentId}::uuid)`;
   const [row] = await rawRows<{ parentId: string | null; found: boolean; history: HistoryItem[] }>(
     tx,
-    sql`SELECT ${start} AS "parentId",
-               (${start} IS NULL OR EXISTS (SELECT 1 FROM messages x WHERE x.conversation_id = ${cid}
-                                                                     AND x.id = ${start})) AS found,
+    sql`SELECT ${start} AS "parentId", (${typeof parentId !== "string"} OR ${start} IS NOT NULL) AS found,
                ${historyJson(cid, start)} AS history`,
   );
   return row ?? { parentId: null, found: false, history: [] };
@@ -119,8 +117,10 @@ export type TurnTarget = {
 
 /**
  * The message (when the caller can see its conversation: own or SHARED; else null), locked with its
- * conversation, and the history up to its parent — one statement (aliases tm/tc: the branch walk uses m/c). The message row is locked FOR UPDATE
- * (two retries of it serialise), the conversation FOR NO KEY UPDATE (as for a chat).
+ * conversation, and the history up to its parent — one statement (aliases tm/tc: the branch walk uses m/c).
+ * Both rows FOR NO KEY UPDATE, as the old two-step code locked them: two turns on the conversation
+ * serialise, and a concurrent reply's foreign-key check (KEY SHARE) on the message is not blocked, so
+ * no deadlock with a chat that answers it.
  */
 export async function lockTurnTarget(
   tx: Transaction,
@@ -140,7 +140,7 @@ export async function lockTurnTarget(
           JOIN conversations tc ON tc.workspace_id = tm.workspace_id AND tc.id = tm.conversation_id
          WHERE tm.workspace_id = ${caller.workspaceId}::uuid AND tm.id = ${messageId}::uuid
            AND ${visibleConversation("tc", caller)}
-           FOR UPDATE OF tm FOR NO KEY UPDATE OF tc`,
+           FOR NO KEY UPDATE OF tm, tc`,
   );
   return row ?? null;
 }
