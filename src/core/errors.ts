@@ -107,6 +107,11 @@ export const ERROR_CATALOGUE = {
     title: "Edit window expired",
     description: "The edit window (EDIT_WINDOW_MINUTES) is over.",
   },
+  CONVERSATION_ARCHIVED: {
+    status: 409,
+    title: "Conversation archived",
+    description: "An archived conversation takes no new messages; unarchive it first.",
+  },
   CONVERSATION_NOT_SHARED: {
     status: 409,
     title: "Conversation not shared",

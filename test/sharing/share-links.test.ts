@@ -2,7 +2,7 @@ import { SELF } from "cloudflare:test";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/core/crypto";
-import { conversations, shareLinks } from "../../src/db/schema";
+import { conversations, shareLinks, users, workspaces } from "../../src/db/schema";
 import {
   auditsOf,
   type ConversationTenant,
@@ -196,6 +196,38 @@ describe("GET /p/{token}", () => {
       const { traceId: _t, ...body } = res.body;
       const { traceId: _u, ...reference } = (answers[0] as (typeof answers)[number])[1].body;
       expect(body, kind).toEqual(reference);
+    }
+  });
+
+  it("stops serving (the same 404) when the owner is deactivated or the workspace awaits deletion", async () => {
+    const [ownerGone, workspaceGone] = await Promise.all([conversationTenant(), conversationTenant()]);
+    const links: Record<string, string> = {};
+    for (const [kind, t] of [
+      ["owner deactivated", ownerGone],
+      ["workspace pending deletion", workspaceGone],
+    ] as const) {
+      const { id } = await sharedConversation(t);
+      const res = await share(t, id);
+      expect(res.status, describeResponse(res)).toBe(201);
+      expect((await view(res.body.url)).status, kind).toBe(200);
+      links[kind] = res.body.url;
+    }
+    await withDb((db) =>
+      db.update(users).set({ status: "DEACTIVATED" }).where(eq(users.id, ownerGone.owner.user.id)),
+    );
+    await withDb((db) =>
+      db
+        .update(workspaces)
+        .set({ status: "PENDING_DELETION", purgeAfter: sql`now() + interval '30 days'` })
+        .where(eq(workspaces.id, workspaceGone.workspace.id)),
+    );
+    const reference = (await view(`${BASE_URL}/p/${"A".repeat(43)}`)).body;
+    for (const [kind, url] of Object.entries(links)) {
+      const res = await view(url);
+      expect(res.status, `${kind}: ${res.text}`).toBe(404);
+      const { traceId: _t, ...body } = res.body;
+      const { traceId: _u, ...expected } = reference;
+      expect(body, kind).toEqual(expected);
     }
   });
 

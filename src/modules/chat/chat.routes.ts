@@ -12,7 +12,8 @@ export const chatWithPersona = createRoute({
   summary: "Send a message to a persona",
   description:
     "Without `conversationId` a PRIVATE conversation is created; with one, only its owner may chat (403 for " +
-    "a SHARED conversation of someone else, 409 PERSONA_MISMATCH for another persona's). `parentId` " +
+    "a SHARED conversation of someone else, 409 PERSONA_MISMATCH for another persona's, 409 " +
+    "CONVERSATION_ARCHIVED for an archived one). `parentId` " +
     "defaults to the conversation's current leaf. Limits answer before anything is stored: 30 chats per " +
     "minute per user and 60 per persona (429), an open circuit breaker 503 PERSONA_UNAVAILABLE — both with " +
     "Retry-After. The message is then stored and relayed to the persona's webhook (signed; one deadline " +
@@ -35,6 +36,7 @@ export const chatWithPersona = createRoute({
       "FORBIDDEN",
       "NOT_FOUND",
       "PERSONA_MISMATCH",
+      "CONVERSATION_ARCHIVED",
       "WORKSPACE_PENDING_DELETION",
       "PERSONA_RELAY_FAILED",
       "PERSONA_UNAVAILABLE",

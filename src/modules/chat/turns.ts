@@ -79,7 +79,7 @@ const invalidParent = () =>
 
 /** 404 unless visible (own, or SHARED in the workspace); 403 for a visible one the caller does not own. */
 function checkConversation(
-  conversation: Pick<ChatConversation, "ownerId" | "visibility" | "personaId"> | null,
+  conversation: Pick<ChatConversation, "ownerId" | "visibility" | "personaId" | "archivedAt"> | null,
   caller: Caller,
   personaId: string,
 ) {
@@ -92,6 +92,9 @@ function checkConversation(
   }
   if (conversation.personaId !== personaId) {
     throw new ApiError("PERSONA_MISMATCH", "This conversation belongs to another persona.");
+  }
+  if (conversation.archivedAt !== null) {
+    throw new ApiError("CONVERSATION_ARCHIVED", "This conversation is archived. Unarchive it to continue.");
   }
 }
 

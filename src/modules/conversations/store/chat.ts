@@ -34,6 +34,7 @@ export type ChatConversation = {
   personaId: string;
   visibility: Visibility;
   currentLeafId: string | null;
+  archivedAt: Date | string | null;
 };
 
 const chatConversationColumns = {
@@ -42,6 +43,7 @@ const chatConversationColumns = {
   personaId: conversations.personaId,
   visibility: conversations.visibility,
   currentLeafId: conversations.currentLeafId,
+  archivedAt: conversations.archivedAt,
 };
 
 /**
@@ -111,6 +113,7 @@ export type TurnTarget = {
   ownerId: string;
   visibility: Visibility;
   personaId: string;
+  archivedAt: string | null;
   fileIds: string[];
   history: HistoryItem[];
 };
@@ -131,7 +134,7 @@ export async function lockTurnTarget(
     tx,
     sql`SELECT tm.id, tm.conversation_id AS "conversationId", tm.parent_id AS "parentId", tm.role, tm.status,
                tm.author_id AS "authorId", tm.content, tm.created_at AS "createdAt", tc.owner_id AS "ownerId",
-               tc.visibility, tc.persona_id AS "personaId",
+               tc.visibility, tc.persona_id AS "personaId", tc.archived_at AS "archivedAt",
                coalesce((SELECT json_agg(mf.file_id) FROM message_files mf
                           WHERE mf.workspace_id = tm.workspace_id AND mf.message_id = tm.id), '[]'::json) AS "fileIds",
                CASE WHEN tm.parent_id IS NULL THEN '[]'::json

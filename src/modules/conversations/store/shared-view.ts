@@ -48,6 +48,10 @@ export function sharedViewStatement(deps: AuditDeps, tokenHash: string): SQL {
        WHERE l.token_hash = ${tokenHash} AND l.revoked_at IS NULL AND l.expires_at > now()
          AND c.workspace_id = l.workspace_id AND c.id = l.conversation_id
          AND c.visibility = 'SHARED' AND c.deleted_at IS NULL
+         -- A deactivated (or leaving) owner's links and a workspace awaiting deletion stop serving.
+         AND EXISTS (SELECT 1 FROM users o WHERE o.workspace_id = c.workspace_id AND o.id = c.owner_id
+                                             AND o.status = 'ACTIVE')
+         AND EXISTS (SELECT 1 FROM workspaces w WHERE w.id = c.workspace_id AND w.status = 'ACTIVE')
       RETURNING l.id, l.workspace_id, l.conversation_id, l.leaf_message_id, l.expires_at, c.title, c.persona_id
     ), audit AS (${audit})
     SELECT link.title, link.expires_at AS "expiresAt",
