@@ -106,25 +106,42 @@ export class ConfigError extends Error {
   }
 }
 
-/** The well-known placeholder of .dev.vars.example; never acceptable in production. */
-const EXAMPLE_KEY = "REPLACE_ME_WITH_32_RANDOM_BYTES_IN_BASE64_AAA=";
+/**
+ * Keys committed in this repository, never acceptable in production: the test suite's (vitest.config.ts).
+ * The printable-text rule below refuses it anyway; the list names it so that a key committed later is added
+ * here too. (The placeholder of .dev.vars.example is not a valid key: the schema refuses it.)
+ */
+const COMMITTED_KEYS = new Set(["dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU="]);
+
+/**
+ * A key a person typed or derived rather than generated: few distinct bytes, or only printable ASCII (a
+ * random 32-byte key is all printable with probability (95/256)^32 ≈ 10^-14).
+ */
+function looksWeak(key: Uint8Array): boolean {
+  return new Set(key).size < 16 || key.every((byte) => byte >= 0x20 && byte < 0x7f);
+}
 
 function productionProblems(config: Config, raw: Env): string[] {
   const problems: string[] = [];
   if (config.ALLOW_PRIVATE_WEBHOOKS) problems.push("ALLOW_PRIVATE_WEBHOOKS: must be false in production");
   if (config.EMAIL_TRANSPORT === "log") problems.push("EMAIL_TRANSPORT: 'log' is not allowed in production");
   const key = Uint8Array.from(atob(config.ENCRYPTION_KEY), (c) => c.charCodeAt(0));
-  if (raw.ENCRYPTION_KEY === EXAMPLE_KEY || new Set(key).size < 16) {
+  if (COMMITTED_KEYS.has(String(raw.ENCRYPTION_KEY ?? "").trim())) {
     problems.push(
-      "ENCRYPTION_KEY: looks weak (too few distinct bytes); generate one with openssl rand -base64 32",
+      "ENCRYPTION_KEY: a key committed in the repository; generate one with openssl rand -base64 32",
+    );
+  } else if (looksWeak(key)) {
+    problems.push(
+      "ENCRYPTION_KEY: looks weak (few distinct bytes, or text); generate one with openssl rand -base64 32",
     );
   }
   if (!config.APP_BASE_URL.startsWith("https://")) problems.push("APP_BASE_URL: must be https in production");
   if (config.SMTP_USER && !config.SMTP_PASS) problems.push("SMTP_PASS: missing secret (SMTP_USER is set)");
   // worker-mailer 1.2 falls back to clear text when STARTTLS is not offered, so an attacker who strips it
-  // from the server's greeting would read the credentials: with credentials, only implicit TLS (465).
-  if (config.SMTP_USER && !config.SMTP_SECURE) {
-    problems.push("SMTP_SECURE: must be true (implicit TLS, port 465) when SMTP credentials are set");
+  // from the server's greeting would read the credentials and every mail (reset links, invitations): with
+  // SMTP, only implicit TLS (465), credentials or not.
+  if (!config.SMTP_SECURE && (config.EMAIL_TRANSPORT === "smtp" || config.SMTP_USER)) {
+    problems.push("SMTP_SECURE: must be true (implicit TLS, port 465) whenever EMAIL_TRANSPORT=smtp");
   }
   if (config.GOOGLE_CLIENT_ID && !config.GOOGLE_CLIENT_SECRET) {
     problems.push("GOOGLE_CLIENT_SECRET: missing secret (GOOGLE_CLIENT_ID is set)");

@@ -78,8 +78,46 @@ describe("env: configuration schema", () => {
 
   it("accepts a complete production configuration and defaults private webhooks off there", () => {
     const config = parseConfig(
-      raw({ ENVIRONMENT: "production", APP_BASE_URL: "https://api.example.com", SMTP_PORT: "587" }),
+      raw({
+        ENVIRONMENT: "production",
+        APP_BASE_URL: "https://api.example.com",
+        SMTP_PORT: "465",
+        SMTP_SECURE: "true",
+      }),
     );
     expect(config.ALLOW_PRIVATE_WEBHOOKS).toBe(false);
+  });
+
+  it("production guard: refuses every key committed in the repository and text-like keys", () => {
+    const production = {
+      ENVIRONMENT: "production",
+      APP_BASE_URL: "https://api.example.com",
+      SMTP_SECURE: "true",
+    };
+    const testKey = "dGVzdC1vbmx5LWVuY3J5cHRpb24ta2V5LTMyLWJ5dGU="; // vitest.config.ts
+    expect(problems({ ...production, ENCRYPTION_KEY: testKey }).join(" | ")).toMatch(
+      /ENCRYPTION_KEY: a key committed in the repository/,
+    );
+    // The .dev.vars.example placeholder is no key at all.
+    expect(
+      problems({ ...production, ENCRYPTION_KEY: "REPLACE_ME_WITH_32_RANDOM_BYTES_IN_BASE64_AAA=" }).join(
+        " | ",
+      ),
+    ).toMatch(/ENCRYPTION_KEY:/);
+    // 32 bytes, 32 distinct, but typed: printable ASCII only.
+    const typed = btoa("correct horse battery staple 123");
+    expect(problems({ ...production, ENCRYPTION_KEY: typed }).join(" | ")).toMatch(
+      /ENCRYPTION_KEY: looks weak/,
+    );
+    expect(problems({ ...production })).toEqual([]);
+  });
+
+  it("production guard: SMTP needs implicit TLS even without credentials", () => {
+    const list = problems({
+      ENVIRONMENT: "production",
+      APP_BASE_URL: "https://api.example.com",
+      SMTP_PORT: "587",
+    });
+    expect(list.join(" | ")).toMatch(/^SMTP_SECURE: must be true/);
   });
 });
