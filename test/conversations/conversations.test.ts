@@ -390,19 +390,23 @@ describe("PATCH /api/conversations/{id}/visibility", () => {
     const leaf = await insertMessage(t.workspace.id, id, { parent: null, author: t.owner.user });
     // What the race leaves behind: a live link on a PRIVATE conversation (its creation committed while the
     // switch waited for the conversation's lock, after the switch's snapshot was taken).
-    const [raced] = await withDb((db) =>
-      db
-        .insert(shareLinks)
-        .values({
-          workspaceId: t.workspace.id,
-          conversationId: id,
-          leafMessageId: leaf,
-          tokenHash: `hash-${crypto.randomUUID()}`,
-          createdBy: t.owner.user.id,
-          expiresAt: new Date(Date.now() + 86_400_000),
-        })
-        .returning(),
-    );
+    const liveLink = async () => {
+      const [row] = await withDb((db) =>
+        db
+          .insert(shareLinks)
+          .values({
+            workspaceId: t.workspace.id,
+            conversationId: id,
+            leafMessageId: leaf,
+            tokenHash: `hash-${crypto.randomUUID()}`,
+            createdBy: t.owner.user.id,
+            expiresAt: new Date(Date.now() + 86_400_000),
+          })
+          .returning(),
+      );
+      return row;
+    };
+    const raced = await liveLink();
     const res = await api("PATCH", `/api/conversations/${id}/visibility`, {
       token: t.owner.token,
       body: { visibility: "PRIVATE" },
@@ -421,19 +425,7 @@ describe("PATCH /api/conversations/{id}/visibility", () => {
       [raced?.id, expect.objectContaining({ conversationId: id, race: true })],
     ]);
     // A member who cannot change it sweeps nothing (and gets 404: it is PRIVATE).
-    const other = await withDb((db) =>
-      db
-        .insert(shareLinks)
-        .values({
-          workspaceId: t.workspace.id,
-          conversationId: id,
-          leafMessageId: leaf,
-          tokenHash: `hash-${crypto.randomUUID()}`,
-          createdBy: t.owner.user.id,
-          expiresAt: new Date(Date.now() + 86_400_000),
-        })
-        .returning(),
-    );
+    const other = await liveLink();
     const refused = await api("PATCH", `/api/conversations/${id}/visibility`, {
       token: t.other.token,
       body: { visibility: "PRIVATE" },
@@ -443,7 +435,7 @@ describe("PATCH /api/conversations/{id}/visibility", () => {
       db
         .select()
         .from(shareLinks)
-        .where(eq(shareLinks.id, other[0]?.id ?? "")),
+        .where(eq(shareLinks.id, other?.id ?? "")),
     );
     expect(still?.revokedAt).toBeNull();
   });

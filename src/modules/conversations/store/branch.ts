@@ -16,8 +16,8 @@ import type { AttachmentDto, ConversationMessageDto } from "../conversations.sch
 export const attachmentUrl = (deps: Pick<Deps, "config">, fileId: string) =>
   new URL(`/api/files/${fileId}`, deps.config.APP_BASE_URL).toString();
 
-/** A message of the branch as the view's statement returns it (JSON: timestamps as text). */
-export type BranchMessageRow = {
+/** A message's own fields, as every answer that shows one carries them (`toMessageDto`). */
+type MessageFields = {
   id: string;
   parentId: string | null;
   role: MessageRole;
@@ -25,6 +25,11 @@ export type BranchMessageRow = {
   status: MessageStatus;
   authorId: string | null;
   personaVersion: number | null;
+  createdAt: Date | string;
+};
+
+/** A message of the branch as the view's statement returns it (JSON: timestamps as text). */
+export type BranchMessageRow = MessageFields & {
   createdAt: string;
   siblings: string[];
   likes: number;
@@ -113,18 +118,6 @@ export function branchJson(
 /** True when `messageId` is a message of the enclosing query's conversation (a chosen start must be). */
 export const hasMessage = (messageId: string): SQL<boolean> =>
   sql<boolean>`EXISTS (SELECT 1 FROM messages h WHERE h.conversation_id = ${conversations.id} AND h.id = ${messageId}::uuid)`;
-
-/** The one message DTO of a conversation view. */
-type MessageFields = {
-  id: string;
-  parentId: string | null;
-  role: MessageRole;
-  content: string;
-  status: MessageStatus;
-  authorId: string | null;
-  personaVersion: number | null;
-  createdAt: Date | string;
-};
 
 /** The one message DTO: the fields every answer that shows a message carries (chat replies, the view). */
 export function toMessageDto(m: MessageFields) {

@@ -12,6 +12,9 @@ import { type SummaryJson, summaryJson } from "./summary";
 
 type Caller = TokenCaller;
 
+/** The audit fields of a change the caller made in its workspace. */
+const actedBy = (caller: Caller) => ({ workspaceId: caller.workspaceId, actorUserId: caller.userId });
+
 /** The conversation when the caller can see it (own or SHARED), locked, and only under a live session. */
 const visibleLocked = (caller: Caller, conversationId: string) => sql`
   SELECT c.* FROM conversations c
@@ -50,8 +53,7 @@ export function archiveStatement(
         deps,
         {
           type: "CONVERSATION_ARCHIVED",
-          workspaceId: caller.workspaceId,
-          actorUserId: caller.userId,
+          ...actedBy(caller),
           targetType: "conversation",
           targetId: sql`changed.id::text`,
           data: { via: "PATCH /api/conversations/{id}/archive", archived },
@@ -91,8 +93,7 @@ export function visibilityStatement(
         deps,
         {
           type: "CONVERSATION_VISIBILITY_CHANGED",
-          workspaceId: caller.workspaceId,
-          actorUserId: caller.userId,
+          ...actedBy(caller),
           targetType: "conversation",
           targetId: sql`changed.id::text`,
           data: sql`jsonb_build_object('via', 'PATCH /api/conversations/{id}/visibility',
@@ -131,8 +132,7 @@ export function sweepLinksOfPrivate(
         deps,
         {
           type: "SHARED_LINK_REVOKED",
-          workspaceId: caller.workspaceId,
-          actorUserId: caller.userId,
+          ...actedBy(caller),
           targetType: "share_link",
           targetId: sql`swept.id::text`,
           data: sql`jsonb_build_object('via', 'PATCH /api/conversations/{id}/visibility',
@@ -181,8 +181,7 @@ export function titleStatement(
         deps,
         {
           type: "CONVERSATION_TITLE_UPDATED",
-          workspaceId: caller.workspaceId,
-          actorUserId: caller.userId,
+          ...actedBy(caller),
           targetType: "conversation",
           targetId: sql`changed.id::text`,
           data: { via: "PATCH /api/conversations/{id}", cleared: input.title === null },
@@ -220,8 +219,7 @@ export function reactionStatement(
       deps,
       {
         type: event,
-        workspaceId: caller.workspaceId,
-        actorUserId: caller.userId,
+        ...actedBy(caller),
         targetType: "message",
         targetId: sql`t.id::text`,
         data: sql`jsonb_build_object('via', 'POST /api/messages/{id}/reactions', 'conversationId', t.conversation_id,
