@@ -20,6 +20,7 @@ export const RATE_LIMIT_DEFAULTS = {
   REFRESH_IP: { limit: 60, windowSeconds: 60 },
   VERIFY_IP: { limit: 30, windowSeconds: 3600 },
   RESEND_EMAIL: { limit: 3, windowSeconds: 3600 },
+  REGISTER_EMAIL: { limit: 5, windowSeconds: 3600 },
   RESET_REQUEST_EMAIL: { limit: 3, windowSeconds: 3600 },
   RESET_IP: { limit: 10, windowSeconds: 3600 },
   SHARE_VIEW_IP: { limit: 60, windowSeconds: 60 },

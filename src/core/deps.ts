@@ -1,8 +1,8 @@
 import type { Context } from "hono";
-import type { Database } from "../db/client";
+import { createDb, type Database } from "../db/client";
 import type { Config, Env } from "../env";
 import type { AppEnv } from "./app-env";
-import type { Logger } from "./logger";
+import { errorFields, type Logger } from "./logger";
 
 /**
  * What services receive: the request's database, parsed config, raw bindings, logger, waitUntil, and the
@@ -30,4 +30,18 @@ export function depsFrom(c: Context<AppEnv>): Deps {
     clientIp: c.var.clientIp,
     userAgent: c.req.header("User-Agent")?.slice(0, 512) ?? null,
   };
+}
+
+/**
+ * Runs `work` after the response through waitUntil, on its own database client (the request's is closed once
+ * the response is sent). For work whose duration the answer must not reveal, such as a mail sent only for
+ * some addresses. A failure is logged, never thrown: nobody is waiting for it.
+ */
+export function inBackground(deps: Deps, what: string, work: (deps: Deps) => Promise<unknown>): void {
+  const handle = createDb(deps.env.HYPERDRIVE.connectionString);
+  deps.waitUntil(
+    work({ ...deps, db: handle.db })
+      .catch((error) => deps.log.error(`${what} failed`, errorFields(error)))
+      .finally(() => handle.close().catch(() => {})),
+  );
 }

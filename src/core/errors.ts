@@ -46,11 +46,6 @@ export const ERROR_CATALOGUE = {
     title: "Forbidden",
     description: "The caller can see the object but its role is too low, or it is not the owner.",
   },
-  EMAIL_NOT_VERIFIED: {
-    status: 403,
-    title: "Email not verified",
-    description: "Correct password, but the email is not verified yet.",
-  },
   ACCOUNT_DEACTIVATED: {
     status: 403,
     title: "Account deactivated",

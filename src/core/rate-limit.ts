@@ -39,7 +39,11 @@ export const LOGIN_LOCK_SECONDS = 900;
 const IN_MEMORY_SCOPES: ReadonlySet<RateLimitScope> = new Set(["API_USER"]);
 
 /** Scopes keyed by an email address: their subject is replaced by its HMAC before it names a Durable Object. */
-const EMAIL_SCOPES: ReadonlySet<RateLimitScope> = new Set(["RESEND_EMAIL", "RESET_REQUEST_EMAIL"]);
+const EMAIL_SCOPES: ReadonlySet<RateLimitScope> = new Set([
+  "RESEND_EMAIL",
+  "RESET_REQUEST_EMAIL",
+  "REGISTER_EMAIL",
+]);
 
 /**
  * The HMAC of a normalised email (trimmed, lower-cased), base64url, keyed with the `email-lockout` subkey.
@@ -111,22 +115,33 @@ export async function enforceRateLimit(
   scope: RateLimitScope,
   subject: string,
 ): Promise<RateDecision> {
-  const rule = deps.config.rateLimits[scope];
-  let decision: RateDecision;
-  try {
-    decision = await limiter(deps, await subjectKey(deps.config, scope, subject)).hit(rule, {
-      inMemory: IN_MEMORY_SCOPES.has(scope),
-    });
-  } catch (error) {
-    deps.log.error("rate limiter unavailable; failing open", { scope, ...errorFields(error) });
-    return { allowed: true, limit: rule.limit, remaining: rule.limit, resetSeconds: 0, retryAfterSeconds: 0 };
-  }
+  const decision = await countRateLimit(deps, scope, subject);
   if (!decision.allowed) {
     throw new ApiError("RATE_LIMITED", `Too many requests. Retry in ${decision.retryAfterSeconds} seconds.`, {
       headers: { "Retry-After": String(decision.retryAfterSeconds), ...rateLimitHeaders(decision) },
     });
   }
   return decision;
+}
+
+/**
+ * Counts one request like `enforceRateLimit` but only returns the decision: for work that must be skipped
+ * silently when over the limit (a mail whose sending the answer must not reveal). Fails open likewise.
+ */
+export async function countRateLimit(
+  deps: RateLimitDeps,
+  scope: RateLimitScope,
+  subject: string,
+): Promise<RateDecision> {
+  const rule = deps.config.rateLimits[scope];
+  try {
+    return await limiter(deps, await subjectKey(deps.config, scope, subject)).hit(rule, {
+      inMemory: IN_MEMORY_SCOPES.has(scope),
+    });
+  } catch (error) {
+    deps.log.error("rate limiter unavailable; failing open", { scope, ...errorFields(error) });
+    return { allowed: true, limit: rule.limit, remaining: rule.limit, resetSeconds: 0, retryAfterSeconds: 0 };
+  }
 }
 
 /** 423 ACCOUNT_LOCKED with Retry-After: the same answer whichever step found the lock. */

@@ -42,7 +42,10 @@
   };
 
   const actions = {
-    "verify-email": () => call("GET", `/api/auth/verify-email?token=${encodeURIComponent(token)}`),
+    // The link proves the mailbox; the password proves that its owner chose it (someone else may have
+    // registered this address first).
+    "verify-email": () =>
+      call("POST", "/api/auth/verify-email", { token, password: document.getElementById("password").value }),
     "reset-password": () =>
       call("POST", "/api/auth/reset-password", {
         token,
@@ -110,6 +113,28 @@
     return;
   }
   wire(form, actions[page]);
+  if (page === "verify-email") checkVerificationLink();
+
+  // Asks (without changing anything) whether the link is live, so a dead one says so before the password.
+  async function checkVerificationLink() {
+    try {
+      const { ok, data } = await call("GET", `/api/auth/verify-email?token=${encodeURIComponent(token)}`);
+      if (!ok) return;
+      if (data.alreadyVerified) {
+        form.hidden = true;
+        show(true, "This address is already verified. You can sign in.");
+      } else if (!data.valid) {
+        form.hidden = true;
+        show(false, "This link has expired or was replaced by a newer one. Ask for a new link.");
+      } else if (data.email) {
+        const forEmail = document.getElementById("for-email");
+        forEmail.textContent = `Account: ${data.email}`;
+        forEmail.hidden = false;
+      }
+    } catch {
+      // The form still works; the POST reports what is wrong.
+    }
+  }
 
   // The page behind FRONTEND_URL/oauth/callback: exchanges the one-time code at once (it lives 60 s and was
   // never mailed, so no scanner can spend it) and shows who is signed in, or why Google sign-in failed.

@@ -303,6 +303,27 @@ describe("POST /api/auth/delete-account and /cancel-deletion", () => {
     expect(admins).toHaveLength(1);
   });
 
+  it("answers cancel-deletion for a PENDING_VERIFY account like a wrong password, and re-mails its link", async () => {
+    const { workspace } = await createTenant();
+    const pending = await createUser(workspace);
+    await withDb((db) => db.update(users).set({ status: "PENDING_VERIFY" }).where(eq(users.id, pending.id)));
+    const right = await post("/api/auth/cancel-deletion", {
+      email: pending.email,
+      password: DEFAULT_PASSWORD,
+    });
+    const wrong = await post("/api/auth/cancel-deletion", {
+      email: `${unique("nobody")}@${workspace.domain}`,
+      password: DEFAULT_PASSWORD,
+    });
+    expect(right.status, describeResponse(right)).toBe(401);
+    const { traceId: _a, ...rightBody } = right.body;
+    const { traceId: _b, ...wrongBody } = wrong.body;
+    expect(rightBody).toEqual(wrongBody);
+    expect((await userRow(pending.id))?.status).toBe("PENDING_VERIFY");
+    const [mail] = await waitForMails(pending.email);
+    expect(tokenFromMail(mail as NonNullable<typeof mail>, "/verify-email")).toBeTruthy();
+  });
+
   it("refuses the cancel form with neither token nor credentials, and unknown tokens", async () => {
     expect((await post("/api/auth/cancel-deletion", {})).body.code).toBe("VALIDATION_FAILED");
     const unknown = await post("/api/auth/cancel-deletion", { token: "B".repeat(43) });

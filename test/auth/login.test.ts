@@ -3,7 +3,12 @@ import bcrypt from "bcryptjs";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../src/core/errors";
-import { checkLoginLock, emailLockKey, recordLoginFailure } from "../../src/core/rate-limit";
+import {
+  checkLoginLock,
+  clearLoginFailures,
+  emailLockKey,
+  recordLoginFailure,
+} from "../../src/core/rate-limit";
 import { auditEvents, sessions, users, workspaces } from "../../src/db/schema";
 import type { Env } from "../../src/env";
 import { verifyCredentials } from "../../src/modules/auth/login.service";
@@ -11,6 +16,7 @@ import { startSession } from "../../src/modules/auth/sessions.service";
 import { withDb } from "../helpers/db";
 import { withDeps } from "../helpers/deps";
 import { createTenant, createUser, DEFAULT_PASSWORD, type TestUser, unique } from "../helpers/factories";
+import { mailsTo, tokenFromMail, waitForMails } from "../helpers/mail";
 import { type ApiResponse, api, describeResponse, randomIp } from "../helpers/request";
 
 const WRONG_PASSWORD = "Wrong-Passphrase-2026!";
@@ -310,8 +316,54 @@ describe("POST /api/auth/login", () => {
     expect(res.status, describeResponse(res)).toBe(423);
   });
 
+  it("answers a PENDING_VERIFY account exactly like a wrong password, counts the right one, and re-mails its link", async () => {
+    const { workspace } = await createTenant();
+    const pending = await createUser(workspace);
+    await setStatus(pending, "PENDING_VERIFY");
+    const verified = await createUser(workspace);
+    const ip = randomIp();
+
+    // Someone who registered the address knows the password: the right one must look like a wrong one for a
+    // verified account, down to the headers.
+    const right = await login({ email: pending.email, password: DEFAULT_PASSWORD }, ip);
+    const wrong = await login({ email: verified.email, password: WRONG_PASSWORD });
+    expect(right.status, describeResponse(right)).toBe(401);
+    expect(observable(right)).toEqual(observable(wrong));
+    expect(await sessionsOf(pending.id)).toEqual([]);
+    expect((await userById(pending.id))?.status).toBe("PENDING_VERIFY");
+
+    // The owner gets a fresh link (the right password proves nothing about the mailbox, so nothing else).
+    const [mail] = await waitForMails(pending.email);
+    expect(tokenFromMail(mail as NonNullable<typeof mail>, "/verify-email")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+    // Counted as failures: the fifth right password locks like five wrong ones, so the sixth tells nothing.
+    for (let attempt = 2; attempt <= 4; attempt++) {
+      expect((await login({ email: pending.email, password: DEFAULT_PASSWORD })).status).toBe(401);
+    }
+    const fifth = await login({ email: pending.email, password: DEFAULT_PASSWORD });
+    expect(fifth.status, describeResponse(fifth)).toBe(423);
+    const audits = (await auditsFromIp(ip)).filter((e) => e.targetId === pending.id);
+    expect(audits).toEqual([
+      expect.objectContaining({ eventType: "LOGIN_FAILED", data: { via: "login", reason: "not_verified" } }),
+    ]);
+  });
+
+  it("re-mails a pending account's link at most RATE_LIMIT_REGISTER_EMAIL times (5 per hour), silently", async () => {
+    const { workspace } = await createTenant();
+    const pending = await createUser(workspace);
+    await setStatus(pending, "PENDING_VERIFY");
+    for (let i = 0; i < 7; i++) {
+      // Between the tries, the lock is lifted by hand: only the mail limit is under test.
+      await withDeps((deps) => clearLoginFailures(deps, pending.email));
+      const res = await login({ email: pending.email, password: DEFAULT_PASSWORD });
+      expect(res.status, describeResponse(res)).toBe(401);
+    }
+    await waitForMails(pending.email, 5);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await mailsTo(pending.email)).toHaveLength(5);
+  });
+
   it.each([
-    ["PENDING_VERIFY", "EMAIL_NOT_VERIFIED"],
     ["DEACTIVATED", "ACCOUNT_DEACTIVATED"],
     ["PENDING_DELETION", "ACCOUNT_PENDING_DELETION"],
   ] as const)("reveals a %s account only after the right password (403 %s)", async (status, code) => {

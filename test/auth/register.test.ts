@@ -9,7 +9,12 @@ import { api, describeResponse, randomIp } from "../helpers/request";
 
 const register = (body: Record<string, unknown>, ip = randomIp()) =>
   api("POST", "/api/auth/register", { body, headers: { "CF-Connecting-IP": ip } });
-const verify = (token: string) =>
+const verify = (token: string, password = DEFAULT_PASSWORD) =>
+  api("POST", "/api/auth/verify-email", {
+    body: { token, password },
+    headers: { "CF-Connecting-IP": randomIp() },
+  });
+const linkStatus = (token: string) =>
   api("GET", `/api/auth/verify-email?token=${encodeURIComponent(token)}`, {
     headers: { "CF-Connecting-IP": randomIp() },
   });
@@ -88,7 +93,7 @@ describe("POST /api/auth/register", () => {
     const old = await verify(first);
     expect(old.status, describeResponse(old)).toBe(400);
     expect(old.body.code).toBe("INVALID_TOKEN");
-    const ok = await verify(second);
+    const ok = await verify(second, "Second-Passphrase-2026!");
     expect(ok.status, describeResponse(ok)).toBe(200);
   });
 
@@ -207,7 +212,7 @@ describe("POST /api/auth/register", () => {
   });
 });
 
-describe("GET /api/auth/verify-email", () => {
+describe("POST /api/auth/verify-email", () => {
   it("makes the first user of a company domain ADMIN of a new workspace and the next one MEMBER", async () => {
     const domain = `${unique("acme")}.test`;
     const first = `${unique("first")}@${domain}`;
@@ -337,10 +342,113 @@ describe("GET /api/auth/verify-email", () => {
     expect(new Set(results.map((r) => r.body.user.workspaceId))).toEqual(new Set([rows[0]?.id]));
   });
 
+  it("activates only with the registration's password: a stranger's registration cannot become the owner's account", async () => {
+    const email = `${unique("victim")}@${unique("corp")}.test`;
+    const strangers = "Strangers-Passphrase-2026!";
+    // The stranger registers the address first; its owner gets the mail and clicks with their own password.
+    const token = await registerAndGetToken(email, { password: strangers });
+    const ip = randomIp();
+    const owner = await api("POST", "/api/auth/verify-email", {
+      body: { token, password: DEFAULT_PASSWORD },
+      headers: { "CF-Connecting-IP": ip },
+    });
+    expect(owner.status, describeResponse(owner)).toBe(401);
+    expect(owner.body.code).toBe("INVALID_CREDENTIALS");
+    const user = await userByEmail(email);
+    expect(user).toMatchObject({ status: "PENDING_VERIFY", workspaceId: null, emailVerifiedAt: null });
+    expect(await auditsFor(user?.id as string)).toContainEqual(
+      expect.objectContaining({
+        eventType: "LOGIN_FAILED",
+        data: { via: "verify-email", reason: "wrong_password" },
+      }),
+    );
+    // Nothing was spent: the link is still live, and the owner's re-registration takes the address back.
+    expect((await linkStatus(token)).body).toMatchObject({ valid: true });
+    const own = await registerAndGetToken(email, {}, 2);
+    expect((await verify(token, strangers)).body.code).toBe("INVALID_TOKEN");
+    const ok = await verify(own);
+    expect(ok.status, describeResponse(ok)).toBe(200);
+    expect(ok.body.user).toMatchObject({ email, status: "ACTIVE" });
+    const stranger = await api("POST", "/api/auth/login", {
+      body: { email, password: strangers },
+      headers: { "CF-Connecting-IP": randomIp() },
+    });
+    expect(stranger.status).toBe(401);
+  });
+
+  it("counts wrong passwords at verification in the login lockout (423 on the fifth)", async () => {
+    const email = `${unique("guess")}@${unique("corp")}.test`;
+    const token = await registerAndGetToken(email);
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      expect((await verify(token, `Wrong-Guess-${attempt}-2026!`)).status).toBe(401);
+    }
+    const fifth = await verify(token, "Wrong-Guess-5-2026!");
+    expect(fifth.status, describeResponse(fifth)).toBe(423);
+    expect(fifth.headers.get("Retry-After")).toBeTruthy();
+    const locked = await verify(token);
+    expect(locked.status, describeResponse(locked)).toBe(423);
+    expect((await userByEmail(email))?.status).toBe("PENDING_VERIFY");
+  });
+
+  it("refuses a malformed token or a missing password with 400 VALIDATION_FAILED", async () => {
+    for (const body of [{ token: "<script>", password: DEFAULT_PASSWORD }, { token: randomToken() }]) {
+      const res = await api("POST", "/api/auth/verify-email", { body });
+      expect(res.status, describeResponse(res)).toBe(400);
+      expect(res.body.code).toBe("VALIDATION_FAILED");
+    }
+  });
+});
+
+describe("GET /api/auth/verify-email", () => {
+  it("only reports whether the link is live, for a masked address, and changes nothing", async () => {
+    const email = `ada.lovelace.${unique()}@${unique("corp")}.test`;
+    const token = await registerAndGetToken(email);
+    for (let look = 0; look < 2; look++) {
+      const res = await linkStatus(token);
+      expect(res.status, describeResponse(res)).toBe(200);
+      expect(res.body).toEqual({ valid: true, alreadyVerified: false, email: `a***@${email.split("@")[1]}` });
+    }
+    const user = await userByEmail(email);
+    expect(user).toMatchObject({ status: "PENDING_VERIFY", workspaceId: null });
+    const [row] = await withDb(async (db) =>
+      db
+        .select()
+        .from(userTokens)
+        .where(eq(userTokens.tokenHash, await hashToken(token))),
+    );
+    expect(row?.usedAt).toBeNull();
+
+    expect((await verify(token)).status).toBe(200);
+    expect((await linkStatus(token)).body).toMatchObject({ valid: false, alreadyVerified: true });
+    expect((await linkStatus(randomToken())).body).toEqual({
+      valid: false,
+      alreadyVerified: false,
+      email: null,
+    });
+  });
+
   it("refuses a malformed token with 400 VALIDATION_FAILED", async () => {
-    const res = await api("GET", "/api/auth/verify-email?token=%3Cscript%3E");
+    const res = await linkStatus("<script>");
     expect(res.status).toBe(400);
     expect(res.body.code).toBe("VALIDATION_FAILED");
+  });
+});
+
+describe("RATE_LIMIT_REGISTER_EMAIL", () => {
+  it("allows 5 registrations of one address per hour (whatever its state), then 429 and stores nothing", async () => {
+    const email = `${unique("spam")}@${unique("corp")}.test`;
+    for (let i = 0; i < 5; i++) {
+      const res = await register({ email, password: DEFAULT_PASSWORD, name: `Try ${i}` });
+      expect(res.status, describeResponse(res)).toBe(202);
+    }
+    const refused = await register({ email: email.toUpperCase(), password: DEFAULT_PASSWORD, name: "Sixth" });
+    expect(refused.status, describeResponse(refused)).toBe(429);
+    expect(refused.headers.get("Retry-After")).toBeTruthy();
+    expect((await userByEmail(email))?.name).toBe("Try 4");
+    // A verified address is limited alike, so the 429 tells nothing about it.
+    const tenant = await createTenant();
+    for (let i = 0; i < 5; i++) await register({ email: tenant.member.email, password: DEFAULT_PASSWORD });
+    expect((await register({ email: tenant.member.email, password: DEFAULT_PASSWORD })).status).toBe(429);
   });
 });
 

@@ -216,10 +216,12 @@ describe("GET /api/auth/google/callback", () => {
     // The attacker's password no longer signs in, and their links are dead.
     const attempt = await login(email, attackerPassword);
     expect(attempt.status, describeResponse(attempt)).toBe(401);
-    const verify = await api("GET", `/api/auth/verify-email?token=${attackerLink}`, {
+    const verify = await api("POST", "/api/auth/verify-email", {
+      body: { token: attackerLink, password: attackerPassword },
       headers: { "CF-Connecting-IP": randomIp() },
     });
     expect(verify.status, describeResponse(verify)).toBe(400);
+    expect(verify.body.code).toBe("INVALID_TOKEN");
     const tokens = await withDb((db) =>
       db
         .select()

@@ -1,6 +1,6 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import type { AppEnv } from "../../core/app-env";
-import { depsFrom } from "../../core/deps";
+import { depsFrom, inBackground } from "../../core/deps";
 import { enforceRateLimit } from "../../core/rate-limit";
 import { authOf, tokenCallerOf } from "../../middleware/auth";
 import * as account from "./account.service";
@@ -10,21 +10,34 @@ import * as registration from "./registration.service";
 import * as sessionService from "./sessions.service";
 
 export const register: RouteHandler<typeof routes.register, AppEnv> = async (c) => {
-  await registration.register(depsFrom(c), c.req.valid("json"));
+  const deps = depsFrom(c);
+  const input = c.req.valid("json");
+  // Keyed by the HMAC of the address whatever its state, so a 429 tells nothing about it.
+  await enforceRateLimit(deps, "REGISTER_EMAIL", input.email);
+  await registration.register(deps, input);
   return c.json({ message: registration.REGISTER_MESSAGE }, 202);
 };
 
+export const verificationStatus: RouteHandler<typeof routes.verificationStatus, AppEnv> = async (c) =>
+  c.json(await registration.inspectVerification(depsFrom(c), c.req.valid("query").token), 200);
+
 export const verifyEmail: RouteHandler<typeof routes.verifyEmail, AppEnv> = async (c) => {
-  const result = await registration.verifyEmail(depsFrom(c), c.req.valid("query").token);
-  return c.json(result, 200);
+  const { token, password } = c.req.valid("json");
+  return c.json(await registration.verifyEmail(depsFrom(c), token, password), 200);
 };
 
 export const resendVerification: RouteHandler<typeof routes.resendVerification, AppEnv> = async (c) => {
   const deps = depsFrom(c);
   const { email } = c.req.valid("json");
   // Keyed by the HMAC of the address (enforceRateLimit hashes email scopes), known or not.
-  await enforceRateLimit(deps, "RESEND_EMAIL", email);
-  await registration.resendVerification(deps, email);
+  await Promise.all([
+    enforceRateLimit(deps, "RESEND_EMAIL", email),
+    enforceRateLimit(deps, "REGISTER_EMAIL", email),
+  ]);
+  // After the response: only a pending address has work to do, and the answer must not take longer for it.
+  inBackground(deps, "verification resend", (background) =>
+    registration.resendVerification(background, email),
+  );
   return c.json({ message: registration.RESEND_MESSAGE }, 202);
 };
 

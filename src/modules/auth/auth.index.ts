@@ -5,6 +5,7 @@ import * as routes from "./auth.routes";
 /** /api/auth: sign-up, sign-in, sessions and account lifecycle. */
 export const authRouter = createRouter()
   .openapi(routes.register, handlers.register)
+  .openapi(routes.verificationStatus, handlers.verificationStatus)
   .openapi(routes.verifyEmail, handlers.verifyEmail)
   .openapi(routes.resendVerification, handlers.resendVerification)
   .openapi(routes.login, handlers.login)

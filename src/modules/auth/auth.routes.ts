@@ -17,6 +17,8 @@ import {
   SessionListSchema,
   TokenPairSchema,
   UserMessageSchema,
+  VerificationStatusSchema,
+  VerifyEmailBody,
   VerifyEmailQuery,
   VerifyEmailResponse,
 } from "./auth.schemas";
@@ -35,7 +37,8 @@ export const register = createRoute({
     "a verification link (24 h); a PENDING_VERIFY address takes the new password and a fresh link (older links " +
     "stop working); an existing account is told by mail that someone tried to register. A valid `inviteToken` " +
     "for this email activates the account in the inviting workspace at once. The password must score ≥ 3 in " +
-    "zxcvbn and not appear in known breaches.",
+    "zxcvbn and not appear in known breaches. At most 5 registrations and verification mails per address and " +
+    "hour (429, known address or not).",
   middleware: [rateLimit("REGISTER_IP", byIp)] as const,
   request: { body: { required: true, content: json(RegisterBody) } },
   responses: {
@@ -50,22 +53,51 @@ export const register = createRoute({
   },
 });
 
-export const verifyEmail = createRoute({
+export const verificationStatus = createRoute({
   method: "get",
+  path: "/api/auth/verify-email",
+  tags: ["Auth"],
+  operationId: "getVerificationStatus",
+  summary: "Check a verification link",
+  description:
+    "Tells the verification page whether the link is live and for which address (masked). Changes nothing: " +
+    "verifying takes the registration's password too (`POST /api/auth/verify-email`). **Changed** from the " +
+    "original, whose GET verified.",
+  middleware: [rateLimit("VERIFY_IP", byIp)] as const,
+  request: { query: VerifyEmailQuery },
+  responses: {
+    200: { description: "The link's state", content: json(VerificationStatusSchema) },
+    ...errorResponses("VALIDATION_FAILED", "RATE_LIMITED", "DATABASE_UNAVAILABLE"),
+  },
+});
+
+export const verifyEmail = createRoute({
+  method: "post",
   path: "/api/auth/verify-email",
   tags: ["Auth"],
   operationId: "verifyEmail",
   summary: "Verify the email address",
   description:
-    "Activates the account and assigns its workspace: an invitation for this email wins; a public mail " +
-    "domain gets a personal workspace; a company domain gets its workspace (created with the first user as " +
-    "ADMIN, joined as MEMBER when its join policy is AUTO; INVITE_ONLY → a personal workspace and a mail " +
-    'saying to ask for an invitation). Using a link again answers 200 "already verified".',
+    "Activates the account when the mailed link and the registration's password both match: the link proves " +
+    "the mailbox, the password that its owner chose it (a stranger who registered the address first cannot " +
+    "have the owner's click activate an account the stranger can sign in to). A wrong password is 401, counted " +
+    "by the login lockout (423 after five), and the link stays usable. Then assigns the workspace: a public " +
+    "mail domain gets a personal workspace; a company domain gets its workspace (created with the first user " +
+    "as ADMIN, joined as MEMBER when its join policy is AUTO; INVITE_ONLY → a personal workspace and a mail " +
+    "saying to ask for an invitation). Invitations apply only with their token. Using a link again answers " +
+    '200 "already verified".',
   middleware: [rateLimit("VERIFY_IP", byIp)] as const,
-  request: { query: VerifyEmailQuery },
+  request: { body: { required: true, content: json(VerifyEmailBody) } },
   responses: {
     200: { description: "Verified (or already verified)", content: json(VerifyEmailResponse) },
-    ...errorResponses("VALIDATION_FAILED", "INVALID_TOKEN", "RATE_LIMITED", "DATABASE_UNAVAILABLE"),
+    ...errorResponses(
+      "VALIDATION_FAILED",
+      "INVALID_TOKEN",
+      "INVALID_CREDENTIALS",
+      "ACCOUNT_LOCKED",
+      "RATE_LIMITED",
+      "DATABASE_UNAVAILABLE",
+    ),
   },
 });
 
@@ -77,7 +109,7 @@ export const resendVerification = createRoute({
   summary: "Send a new verification link",
   description:
     "Always 202. Only an address waiting for verification gets a new link (earlier links stop working). " +
-    "At most 3 per hour per address.",
+    "At most 3 per hour per address (and 5 verification mails per hour, registrations included).",
   request: { body: { required: true, content: json(EmailOnlyBody) } },
   responses: {
     202: { description: "Accepted", content: json(MessageSchema) },
@@ -94,7 +126,9 @@ export const login = createRoute({
   description:
     "Returns an access token (15 min) and a refresh token. A wrong password and an unknown email are the same " +
     "401. Five consecutive failures for an email (existing or not) lock it for 15 minutes (423 + Retry-After). " +
-    "Account status (not verified, deactivated, pending deletion) is revealed only after a correct password.",
+    "Account status (deactivated, pending deletion) is revealed only after a correct password. An address " +
+    "waiting for verification answers like a wrong password, counted by the lockout even when the password " +
+    "is right (which mails a fresh link instead): a stranger learns nothing from a pending account.",
   middleware: [rateLimit("LOGIN_IP", byIp)] as const,
   request: { body: { required: true, content: json(LoginBody) } },
   responses: {
@@ -102,7 +136,6 @@ export const login = createRoute({
     ...errorResponses(
       "VALIDATION_FAILED",
       "INVALID_CREDENTIALS",
-      "EMAIL_NOT_VERIFIED",
       "ACCOUNT_DEACTIVATED",
       "ACCOUNT_PENDING_DELETION",
       "ACCOUNT_LOCKED",

@@ -45,6 +45,31 @@ export type RegisterInput = z.infer<typeof RegisterBody>;
 
 export const VerifyEmailQuery = z.object({ token: TokenField });
 
+/** Any password up to the argon2 guard: a sign-in must not reveal the policy's limits. */
+const GivenPasswordField = z
+  .string()
+  .min(1)
+  .max(PASSWORD_MAX_LENGTH)
+  .openapi({ example: "correct-horse-battery-staple-42" });
+
+export const VerifyEmailBody = z
+  .strictObject({
+    token: TokenField,
+    password: GivenPasswordField.openapi({ description: "The password chosen at registration" }),
+  })
+  .openapi("VerifyEmailRequest");
+
+export const VerificationStatusSchema = z
+  .object({
+    valid: z.boolean().openapi({ description: "The link can still verify the address" }),
+    alreadyVerified: z.boolean().openapi({ description: "The link was used, or the address is verified" }),
+    email: z
+      .string()
+      .nullable()
+      .openapi({ example: "a***@acme.example", description: "Masked; null for an unknown or expired link" }),
+  })
+  .openapi("VerificationStatus");
+
 export const VerifyEmailResponse = z
   .object({ message: z.string().openapi({ example: "Email verified." }), user: UserSchema })
   .openapi("VerifyEmailResponse");
@@ -54,12 +79,7 @@ export const EmailOnlyBody = z.strictObject({ email: EmailField }).openapi("Emai
 export const LoginBody = z
   .strictObject({
     email: EmailField,
-    // Not the policy's limits: a login must not reveal the policy, only the 128-character cap guards argon2.
-    password: z
-      .string()
-      .min(1)
-      .max(PASSWORD_MAX_LENGTH)
-      .openapi({ example: "correct-horse-battery-staple-42" }),
+    password: GivenPasswordField,
     deviceLabel: z.string().trim().min(1).max(100).optional().openapi({ example: "Ada's laptop" }),
   })
   .openapi("LoginRequest");

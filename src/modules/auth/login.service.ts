@@ -4,25 +4,20 @@
  * status is revealed only after a correct password.
  */
 import { eq } from "drizzle-orm";
-import type { Deps } from "../../core/deps";
+import { type Deps, inBackground } from "../../core/deps";
 import { ApiError } from "../../core/errors";
-import { dummyVerify, hashPassword, type PasswordCheck, verifyPassword } from "../../core/password";
-import {
-  accountLocked,
-  checkLoginLock,
-  recordLoginFailure,
-  settleSuccessfulLogin,
-} from "../../core/rate-limit";
+import { hashPassword, type PasswordCheck } from "../../core/password";
+import { checkLoginLock, settleSuccessfulLogin } from "../../core/rate-limit";
 import { type User, users, type Workspace, workspaces } from "../../db/schema";
-import { recordAudit } from "../audit/audit.service";
 import { toSignedUserDto } from "../users/users.service";
 import { toWorkspaceSummaryDto } from "../workspaces/workspaces.service";
+import { checkPassword, refuseAttempt } from "./credentials";
+import { remailVerification } from "./registration.service";
 import { startSession } from "./sessions.service";
 
 export type LoginInput = { email: string; password: string; deviceLabel?: string };
 
 export const STATUS_REFUSALS = {
-  PENDING_VERIFY: ["EMAIL_NOT_VERIFIED", "Verify your email address first; we can send a new link."],
   DEACTIVATED: [
     "ACCOUNT_DEACTIVATED",
     "This account is deactivated. Ask a workspace admin to reactivate it.",
@@ -35,10 +30,16 @@ export const STATUS_REFUSALS = {
 
 /**
  * Checks the password of an account (or spends the same time on a dummy hash) under the email's lockout.
- * Wrong → LOGIN_FAILED audited, 401 INVALID_CREDENTIALS — or 423 ACCOUNT_LOCKED on the failure that locks.
- * Right → the failures are forgotten and the user row returned, whatever its status (still 423 when parallel
- * failures locked the email while the password was being checked). Shared by login and
- * cancel-deletion (whose password path has login's limits).
+ * Wrong → 401 INVALID_CREDENTIALS (423 on the failure that locks), see `refuseAttempt`. Right → the failures
+ * are forgotten and the user row returned, whatever its status (still 423 when parallel failures locked the
+ * email while the password was being checked). Shared by login and cancel-deletion (whose password path has
+ * login's limits).
+ *
+ * A PENDING_VERIFY account is refused like a wrong password even when the password is right, and that counts
+ * as a failure too: a 403 "not verified" would tell whoever just registered the address that no verified
+ * account holds it (issue 16), and an uncounted right password would make the sixth try tell them apart. Its
+ * owner gets a fresh link instead, within RATE_LIMIT_REGISTER_EMAIL, mailed after the response so that the
+ * answer takes no longer.
  */
 export async function verifyCredentials(
   deps: Deps,
@@ -57,34 +58,13 @@ export async function verifyCredentials(
       .where(eq(users.email, email)),
   ]);
   const user = found[0]?.user;
-  let check: PasswordCheck = { valid: false, needsRehash: false };
-  if (user?.passwordHash) check = await verifyPassword(user.passwordHash, password);
-  else await dummyVerify(password);
-
+  const check = await checkPassword(user, password);
   if (!user || !check.valid) {
-    const [failure] = await Promise.all([
-      recordLoginFailure(deps, email),
-      recordAudit(deps, deps.db, {
-        type: "LOGIN_FAILED",
-        workspaceId: user?.workspaceId ?? null,
-        actorType: "ANONYMOUS",
-        targetType: user ? "user" : undefined,
-        targetId: user?.id,
-        data: { via, reason: user ? "wrong_password" : "unknown_email" },
-      }),
-    ]);
-    if (failure.lockedNow && user) {
-      await recordAudit(deps, deps.db, {
-        type: "ACCOUNT_LOCKED",
-        workspaceId: user.workspaceId,
-        actorType: "SYSTEM",
-        targetType: "user",
-        targetId: user.id,
-        data: { via, lockSeconds: failure.retryAfterSeconds },
-      });
-    }
-    if (failure.locked) throw accountLocked(failure.retryAfterSeconds);
-    throw new ApiError("INVALID_CREDENTIALS", "The email or password is wrong.");
+    return refuseAttempt(deps, { email, user, via, reason: user ? "wrong_password" : "unknown_email" });
+  }
+  if (user.status === "PENDING_VERIFY") {
+    inBackground(deps, "verification re-mail", (background) => remailVerification(background, email));
+    return refuseAttempt(deps, { email, user, via, reason: "not_verified" });
   }
   // Parallel guesses pass the first check together; if their failures locked the email while this password
   // was being verified, the lock wins — otherwise a burst with the right guess in it would bypass the lockout

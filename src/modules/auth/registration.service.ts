@@ -1,7 +1,8 @@
 /**
  * Sign-up: register, verify-email, resend-verification (API.md "Auth"). Enumeration-safe: register and resend
  * answer the same whatever the email's state, and the password policy runs before any lookup so a weak
- * password is refused for every address alike.
+ * password is refused for every address alike. Verification needs the registration's password as well as the
+ * mailed link: the link proves the mailbox, the password proves that the mailbox's owner chose it.
  */
 import { and, eq, sql } from "drizzle-orm";
 import { hashToken } from "../../core/crypto";
@@ -9,12 +10,14 @@ import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { hashPassword } from "../../core/password";
 import { assertAcceptablePassword } from "../../core/password-policy";
-import type { Transaction } from "../../db/client";
+import { checkLoginLock, countRateLimit, settleSuccessfulLogin } from "../../core/rate-limit";
+import type { DbOrTx, Transaction } from "../../db/client";
 import { type User, users, userTokens } from "../../db/schema";
 import { dispatchEmails, queueEmail } from "../../email/outbox";
 import { recordAudit } from "../audit/audit.service";
 import { toSignedUserDto } from "../users/users.service";
 import type { RegisterInput } from "./auth.schemas";
+import { checkPassword, refuseAttempt } from "./credentials";
 import { expiresIn, issueUserToken, voidUserTokens } from "./user-tokens";
 import { type Assignment, assignWorkspace, takeOpenInvitation } from "./workspace-assignment.service";
 
@@ -176,26 +179,70 @@ export async function activate(
   return active;
 }
 
+/** `ada.lovelace@corp.com` → `a***@corp.com`: enough for the owner to recognise, little for anyone else. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf("@");
+  return `${email.slice(0, Math.min(1, at))}***${email.slice(at)}`;
+}
+
+/** The verification token with its user, locked when `lock` (inside a transaction). */
+async function findVerification(db: DbOrTx, tokenHash: string, lock = false) {
+  const query = db
+    .select({ token: userTokens, user: users })
+    .from(userTokens)
+    .innerJoin(users, eq(users.id, userTokens.userId))
+    .where(and(eq(userTokens.tokenHash, tokenHash), eq(userTokens.purpose, "VERIFY_EMAIL")));
+  const [row] = await (lock ? query.for("update") : query);
+  return row;
+}
+
+type VerificationRow = NonNullable<Awaited<ReturnType<typeof findVerification>>>;
+const isSpent = (row: VerificationRow) => row.token.usedAt !== null || row.user.status !== "PENDING_VERIFY";
+const isExpired = (row: VerificationRow) => row.token.expiresAt.getTime() <= Date.now();
+
 /**
- * Verifies the mailbox and assigns the workspace. Using a link again answers 200 "already verified" (mail
- * scanners open links); unknown, voided or expired links are 400 INVALID_TOKEN.
+ * What the built-in /verify-email page shows before asking for the password: whether the link is live, and
+ * for whom (masked). Changes nothing, so a mail scanner opening the link spends nothing.
  */
-export async function verifyEmail(deps: Deps, token: string) {
+export async function inspectVerification(deps: Deps, token: string) {
+  const row = await findVerification(deps.db, await hashToken(token));
+  if (!row || (!isSpent(row) && isExpired(row))) return { valid: false, alreadyVerified: false, email: null };
+  return { valid: !isSpent(row), alreadyVerified: isSpent(row), email: maskEmail(row.user.email) };
+}
+
+/**
+ * Verifies the mailbox and assigns the workspace — only with the registration's password, so that a stranger
+ * who registered the address first (or again, after its owner) cannot have the owner's click activate an
+ * account whose password the stranger knows (issue 16). The password is checked under the email's lockout
+ * like a login: a wrong one is 401 INVALID_CREDENTIALS and the link stays usable. Using a link again (with the
+ * password) answers 200 "already verified" (people click twice); unknown, voided or expired links are 400
+ * INVALID_TOKEN.
+ */
+export async function verifyEmail(deps: Deps, token: string, password: string) {
   const tokenHash = await hashToken(token);
+  const found = await findVerification(deps.db, tokenHash);
+  if (!found) throw new ApiError("INVALID_TOKEN", "This verification link is invalid or was replaced.");
+  if (!isSpent(found) && isExpired(found)) {
+    throw new ApiError("INVALID_TOKEN", "This verification link has expired; ask for a new one.");
+  }
+  const { email } = found.user;
+  await checkLoginLock(deps, email);
+  const check = await checkPassword(found.user, password);
+  if (!check.valid) {
+    return refuseAttempt(deps, { email, user: found.user, via: "verify-email", reason: "wrong_password" });
+  }
+  await settleSuccessfulLogin(deps, email);
+  if (isSpent(found))
+    return { message: "Email already verified.", user: await toSignedUserDto(deps, found.user) };
+
   const { user, alreadyVerified, emailIds } = await deps.db.transaction(async (tx) => {
     // Locks the token and its user: two clicks at once verify once.
-    const [row] = await tx
-      .select({ token: userTokens, user: users })
-      .from(userTokens)
-      .innerJoin(users, eq(users.id, userTokens.userId))
-      .where(and(eq(userTokens.tokenHash, tokenHash), eq(userTokens.purpose, "VERIFY_EMAIL")))
-      .for("update");
+    const row = await findVerification(tx, tokenHash, true);
     if (!row) throw new ApiError("INVALID_TOKEN", "This verification link is invalid or was replaced.");
-    if (row.token.usedAt || row.user.status !== "PENDING_VERIFY") {
-      return { user: row.user, alreadyVerified: true, emailIds: [] };
-    }
-    if (row.token.expiresAt.getTime() <= Date.now()) {
-      throw new ApiError("INVALID_TOKEN", "This verification link has expired; ask for a new one.");
+    if (isSpent(row)) return { user: row.user, alreadyVerified: true, emailIds: [] };
+    // A re-registration between the check and the lock replaced the password (and voided this link).
+    if (row.user.passwordHash !== found.user.passwordHash) {
+      throw new ApiError("INVALID_CREDENTIALS", "The email or password is wrong.");
     }
     await tx.update(userTokens).set({ usedAt: sql`now()` }).where(eq(userTokens.id, row.token.id));
     const assignment = await assignWorkspace(tx, row.user);
@@ -221,7 +268,8 @@ export async function verifyEmail(deps: Deps, token: string) {
 
 /**
  * Sends a fresh verification link to a PENDING_VERIFY account (earlier links are voided); does nothing for
- * any other address. The caller answers 202 either way.
+ * any other address. The caller answers 202 either way, and runs this after the response
+ * (`inBackground`) so that its duration tells nothing either.
  */
 export async function resendVerification(deps: Deps, email: string): Promise<void> {
   const emailIds = await deps.db.transaction(async (tx) => {
@@ -231,6 +279,16 @@ export async function resendVerification(deps: Deps, email: string): Promise<voi
     return [await queueVerificationMail(deps, tx, user)];
   });
   await dispatchEmails(deps.env, deps.log, emailIds);
+}
+
+/**
+ * A fresh link for a PENDING_VERIFY account whose owner just gave the right password to login or
+ * cancel-deletion (which answered like a wrong password). Within RATE_LIMIT_REGISTER_EMAIL, counted silently:
+ * over the limit no mail is sent, and the answer is the same.
+ */
+export async function remailVerification(deps: Deps, email: string): Promise<void> {
+  if (!(await countRateLimit(deps, "REGISTER_EMAIL", email)).allowed) return;
+  await resendVerification(deps, email);
 }
 
 /** A new 24-hour verification token (older ones voided) and the mail carrying it; returns the mail id. */

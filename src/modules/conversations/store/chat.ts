@@ -4,7 +4,7 @@
  * check's flight opened (`requireAuthForWrite`), then the turn's statements with COMMIT (`lastStatements`).
  * After the webhook's answer, `outcomeStatement` records everything in one statement.
  */
-import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import { newId } from "../../../core/ids";
 import type { DbOrTx, Transaction } from "../../../db/client";
 import { rawRows } from "../../../db/raw";
