@@ -27,6 +27,8 @@ export const RATE_LIMIT_DEFAULTS = {
   CHAT_PERSONA: { limit: 60, windowSeconds: 60 },
   CHAT_USER: { limit: 30, windowSeconds: 60 },
   UPLOAD_USER: { limit: 60, windowSeconds: 3600 },
+  INVITE_WORKSPACE: { limit: 50, windowSeconds: 86400 },
+  INVITE_PERSONAL: { limit: 10, windowSeconds: 86400 },
   API_USER: { limit: 600, windowSeconds: 60 },
 } as const;
 export type RateLimitScope = keyof typeof RATE_LIMIT_DEFAULTS;

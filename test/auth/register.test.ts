@@ -285,21 +285,35 @@ describe("POST /api/auth/verify-email", () => {
     expect(kinds).toEqual([{ kind: "PERSONAL", domain: null }]);
   });
 
-  it("lets an open invitation for this exact email win over the domain rule", async () => {
+  it("never applies an open invitation by email alone: it waits in the user's list", async () => {
+    // Anyone can invite any address into a workspace they name "Target Inc"; only the token (or the invitee's
+    // own choice once signed in) may apply it.
     const tenant = await createTenant();
     const email = `${unique("invitee")}@gmail.com`;
-    await withDb((db) =>
-      db.insert(invitations).values({
-        workspaceId: tenant.workspace.id,
-        email,
-        role: "MEMBER",
-        tokenHash: `unused-${unique()}`,
-        invitedBy: tenant.admin.id,
-        expiresAt: new Date(Date.now() + 86_400_000),
-      }),
+    const [invitation] = await withDb((db) =>
+      db
+        .insert(invitations)
+        .values({
+          workspaceId: tenant.workspace.id,
+          email,
+          role: "ADMIN",
+          tokenHash: `unused-${unique()}`,
+          invitedBy: tenant.admin.id,
+          expiresAt: new Date(Date.now() + 86_400_000),
+        })
+        .returning(),
     );
     const res = await verify(await registerAndGetToken(email));
-    expect(res.body.user).toMatchObject({ workspaceId: tenant.workspace.id, role: "MEMBER" });
+    expect(res.status, describeResponse(res)).toBe(200);
+    expect(res.body.user.workspaceId).not.toBe(tenant.workspace.id);
+    expect(res.body.user.role).toBe("ADMIN");
+    const [row] = await withDb((db) =>
+      db
+        .select()
+        .from(invitations)
+        .where(eq(invitations.id, invitation?.id as string)),
+    );
+    expect(row).toMatchObject({ acceptedAt: null, revokedAt: null });
   });
 
   it("answers a used link 200 'already verified' and unknown or expired links 400 INVALID_TOKEN", async () => {

@@ -1,7 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { sessions, users, userTokens } from "../../src/db/schema";
+import { invitations, sessions, users, userTokens } from "../../src/db/schema";
 import worker from "../../src/index";
 import { signIn } from "../helpers/auth";
 import { withDb } from "../helpers/db";
@@ -150,6 +150,29 @@ describe("GET /api/auth/google/callback", () => {
     // No password exists to log in with.
     const attempt = await login(identity.email, DEFAULT_PASSWORD);
     expect(attempt.status, describeResponse(attempt)).toBe(401);
+  });
+
+  it("does not apply an open invitation for the address at a first Google sign-in (token or choice only)", async () => {
+    const tenant = await createTenant();
+    const identity = googleIdentity({ name: "Ivy Invited" });
+    const [invitation] = await withDb((db) =>
+      db
+        .insert(invitations)
+        .values({
+          workspaceId: tenant.workspace.id,
+          email: identity.email,
+          role: "ADMIN",
+          tokenHash: `unused-${unique()}`,
+          invitedBy: tenant.admin.id,
+          expiresAt: new Date(Date.now() + 86_400_000),
+        })
+        .returning(),
+    );
+    const res = await googleLogin(identity);
+    expect(res.body.workspace).toMatchObject({ kind: "PERSONAL" });
+    expect(res.body.workspace.id).not.toBe(tenant.workspace.id);
+    const list = await api("GET", "/api/users/me/invitations", { token: res.body.accessToken });
+    expect(list.body.items.map((i: { id: string }) => i.id)).toEqual([invitation?.id]);
   });
 
   it("places a new Google Workspace user (hd = its domain) in its company's workspace", async () => {

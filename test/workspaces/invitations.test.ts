@@ -5,10 +5,15 @@ import { hashToken } from "../../src/core/crypto";
 import {
   auditEvents,
   conversations,
+  files,
   invitations,
+  messageFiles,
   messages,
+  personaFavourites,
   personas,
+  reactions,
   sessions,
+  shareLinks,
   users,
 } from "../../src/db/schema";
 import { signIn } from "../helpers/auth";
@@ -290,7 +295,7 @@ describe("DELETE /api/workspaces/{id}/invitations/{invitationId}", () => {
 });
 
 describe("POST /api/auth/accept-invitation", () => {
-  it("moves the sole user of a personal workspace into the inviting one (through the mailed link)", async () => {
+  it("moves the sole user of a personal workspace into the inviting one (through the mailed link), with all they own", async () => {
     const tenant = await signedTenant();
     const { workspace: personal, user } = await personalUser({ email: `${unique("solo")}@gmail.com` });
     const chat = await insertChat(personal.id, user.id, 2);
@@ -298,7 +303,54 @@ describe("POST /api/auth/accept-invitation", () => {
     const avatarKey = `avatars/${personal.id}/${user.id}/${randomUuid()}`;
     await env.FILES.put(attachmentKey, "file");
     await env.FILES.put(avatarKey, "image");
-    await withDb((db) => db.update(users).set({ avatarKey }).where(eq(users.id, user.id)));
+    const { fileId, linkId } = await withDb(async (db) => {
+      await db.update(users).set({ avatarKey }).where(eq(users.id, user.id));
+      await db
+        .update(conversations)
+        .set({ visibility: "SHARED" })
+        .where(eq(conversations.id, chat.conversationId));
+      const [first] = await db
+        .select()
+        .from(messages)
+        .where(eq(messages.conversationId, chat.conversationId));
+      const [file] = await db
+        .insert(files)
+        .values({
+          workspaceId: personal.id,
+          conversationId: chat.conversationId,
+          uploaderId: user.id,
+          r2Key: attachmentKey,
+          filename: "notes.txt",
+          contentType: "text/plain",
+          sizeBytes: 4,
+          status: "READY",
+          uploadedAt: new Date(),
+        })
+        .returning();
+      await db.insert(messageFiles).values({
+        workspaceId: personal.id,
+        messageId: first?.id as string,
+        fileId: file?.id as string,
+      });
+      await db.insert(reactions).values({
+        workspaceId: personal.id,
+        messageId: first?.id as string,
+        userId: user.id,
+        type: "LIKE",
+      });
+      const [link] = await db
+        .insert(shareLinks)
+        .values({
+          workspaceId: personal.id,
+          conversationId: chat.conversationId,
+          leafMessageId: first?.id as string,
+          tokenHash: `link-${unique()}`,
+          createdBy: user.id,
+          expiresAt: new Date(Date.now() + 86_400_000),
+        })
+        .returning();
+      return { fileId: file?.id as string, linkId: link?.id as string };
+    });
     const session = await signIn(user);
     const { res: invited, token } = await inviteAndReadMail(
       tenant.adminToken,
@@ -325,41 +377,95 @@ describe("POST /api/auth/accept-invitation", () => {
     expect(read.body.memberCount).toBe(3);
     expect((await as(session.accessToken).get(`/api/workspaces/${personal.id}`)).status).toBe(401);
 
-    // The empty personal workspace is gone with everything in it.
+    // Everything the user owned moved along; the emptied personal workspace is gone.
     expect(await workspaceRow(personal.id)).toBeUndefined();
+    const to = tenant.workspace.id;
     await withDb(async (db) => {
-      expect(await db.select().from(conversations).where(eq(conversations.id, chat.conversationId))).toEqual(
-        [],
-      );
-      expect(await db.select().from(messages).where(eq(messages.workspaceId, personal.id))).toEqual([]);
-      expect(await db.select().from(personas).where(eq(personas.id, chat.personaId))).toEqual([]);
+      const [conversation] = await db
+        .select()
+        .from(conversations)
+        .where(eq(conversations.id, chat.conversationId));
+      // SHARED meant "with nobody else": it must not become "with the whole company".
+      expect(conversation).toMatchObject({ workspaceId: to, ownerId: user.id, visibility: "PRIVATE" });
+      const moved = await db.select().from(messages).where(eq(messages.conversationId, chat.conversationId));
+      expect(moved).toHaveLength(4);
+      expect(moved.every((m) => m.workspaceId === to)).toBe(true);
+      expect(await db.select().from(personas).where(eq(personas.id, chat.personaId))).toEqual([
+        expect.objectContaining({ workspaceId: to }),
+      ]);
+      expect(await db.select().from(personaFavourites).where(eq(personaFavourites.userId, user.id))).toEqual([
+        expect.objectContaining({ workspaceId: to, personaId: chat.personaId }),
+      ]);
+      expect(await db.select().from(files).where(eq(files.id, fileId))).toEqual([
+        expect.objectContaining({ workspaceId: to, r2Key: attachmentKey }),
+      ]);
+      expect(await db.select().from(messageFiles).where(eq(messageFiles.fileId, fileId))).toEqual([
+        expect.objectContaining({ workspaceId: to }),
+      ]);
+      expect(await db.select().from(reactions).where(eq(reactions.userId, user.id))).toEqual([
+        expect.objectContaining({ workspaceId: to }),
+      ]);
+      const [link] = await db.select().from(shareLinks).where(eq(shareLinks.id, linkId));
+      expect(link?.workspaceId).toBe(to);
+      expect(link?.revokedAt).not.toBeNull();
       expect(await db.select().from(auditEvents).where(eq(auditEvents.workspaceId, personal.id))).toEqual([]);
     });
+    // The conversation opens in the new workspace, attachment and all.
+    const opened = await as(res.body.accessToken).get(`/api/conversations/${chat.conversationId}`);
+    expect(opened.status, describeResponse(opened)).toBe(200);
+    expect(JSON.stringify(opened.body)).toContain(fileId);
 
-    // Its attachments are removed after the response; the user's avatar moved to the new workspace's prefix.
-    for (let i = 0; i < 50 && (await env.FILES.head(attachmentKey)); i++) {
+    // The attachment object stays where its row points; the avatar moved to the new workspace's prefix.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await env.FILES.head(attachmentKey)).not.toBeNull();
+    for (let i = 0; i < 50 && (await env.FILES.head(avatarKey)); i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(await env.FILES.head(attachmentKey)).toBeNull();
     expect(await env.FILES.head(avatarKey)).toBeNull();
     const newKey = (await userRow(user.id))?.avatarKey ?? "";
     expect(newKey.startsWith(`avatars/${tenant.workspace.id}/${user.id}/`)).toBe(true);
     expect(await (await env.FILES.get(newKey))?.text()).toBe("image");
     expect(res.body.user.avatarUrl).toContain(`/api/users/${user.id}/avatar?`);
-    await env.FILES.delete(newKey);
+    await env.FILES.delete([newKey, attachmentKey]);
 
     expect((await invitationRow(invited.body.id))?.acceptedAt).not.toBeNull();
     const [event] = await auditOf(tenant.workspace.id, "INVITATION_ACCEPTED");
     expect(event).toMatchObject({
       actorUserId: user.id,
       targetId: invited.body.id,
-      data: { via: "acceptInvitation", role: "MEMBER", invitedBy: tenant.admin.id },
+      data: {
+        via: "acceptInvitation",
+        role: "MEMBER",
+        invitedBy: tenant.admin.id,
+        moved: { conversations: 1, privatised: 1, linksRevoked: 1, personas: 1 },
+      },
     });
 
     // Used once: a second attempt is refused.
     const again = await as(res.body.accessToken).post(ACCEPT, { token });
     expect(again.status, describeResponse(again)).toBe(400);
     expect(again.body.code).toBe("INVALID_TOKEN");
+  });
+
+  it("renames a moved persona whose slug the inviting workspace already uses", async () => {
+    const tenant = await signedTenant();
+    const { workspace: personal, user } = await personalUser({ email: `${unique("slug")}@gmail.com` });
+    const chat = await insertChat(personal.id, user.id);
+    const [mine] = await withDb((db) => db.select().from(personas).where(eq(personas.id, chat.personaId)));
+    await insertChat(tenant.workspace.id, tenant.admin.id).then((theirs) =>
+      withDb((db) =>
+        db
+          .update(personas)
+          .set({ slug: mine?.slug as string })
+          .where(eq(personas.id, theirs.personaId)),
+      ),
+    );
+    const { token } = await insertInvitation(tenant, user.email);
+    const res = await as((await signIn(user)).accessToken).post(ACCEPT, { token });
+    expect(res.status, describeResponse(res)).toBe(200);
+    const [after] = await withDb((db) => db.select().from(personas).where(eq(personas.id, chat.personaId)));
+    expect(after?.workspaceId).toBe(tenant.workspace.id);
+    expect(after?.slug).toBe(`${mine?.slug}-${chat.personaId.replaceAll("-", "").slice(0, 8)}`);
   });
 
   it("answers 409 ALREADY_IN_WORKSPACE to a member of another corporate workspace, changing nothing", async () => {

@@ -33,7 +33,9 @@ export const chatRuns = pgTable(
       name: "chat_runs_conversation_fk",
       columns: [t.workspaceId, t.conversationId],
       foreignColumns: [conversations.workspaceId, conversations.id],
-    }).onDelete("cascade"),
+    })
+      .onDelete("cascade")
+      .onUpdate("cascade"),
     // The relayed message is a message of the same conversation.
     foreignKey({
       name: "chat_runs_user_message_fk",

@@ -49,11 +49,16 @@ export const conversations = pgTable(
     // NO ACTION: a user purge must first reassign SHARED conversations and delete PRIVATE ones; a purge that
     // forgot them fails loudly instead of silently deleting shared history. (Checked at the end of the
     // statement, so a workspace purge that cascades to both users and conversations passes.)
+    // ON UPDATE CASCADE here and on every (workspace_id, …) key below it: a user who moves out of a personal
+    // workspace (accepting an invitation) takes their conversations along, and through them the messages,
+    // reactions, share links, attachments and chat runs — one UPDATE of users.workspace_id moves the tree.
     foreignKey({
       name: "conversations_owner_fk",
       columns: [t.workspaceId, t.ownerId],
       foreignColumns: [users.workspaceId, users.id],
-    }).onDelete("no action"),
+    })
+      .onDelete("no action")
+      .onUpdate("cascade"),
     // Keyed on (id, current_leaf_id) → messages(conversation_id, id): the leaf must be a message of THIS
     // conversation (hence of its workspace). SET NULL would null `id` too, so NO ACTION: move the pointer
     // before deleting its message (messages are otherwise only deleted with their conversation).
@@ -105,7 +110,9 @@ export const messages = pgTable(
       name: "messages_conversation_fk",
       columns: [t.workspaceId, t.conversationId],
       foreignColumns: [conversations.workspaceId, conversations.id],
-    }).onDelete("cascade"),
+    })
+      .onDelete("cascade")
+      .onUpdate("cascade"),
     // The parent is a message of the same conversation (which implies the same workspace).
     foreignKey({
       name: "messages_parent_fk",
@@ -140,12 +147,16 @@ export const reactions = pgTable(
       name: "reactions_message_fk",
       columns: [t.workspaceId, t.messageId],
       foreignColumns: [messages.workspaceId, messages.id],
-    }).onDelete("cascade"),
+    })
+      .onDelete("cascade")
+      .onUpdate("cascade"),
     foreignKey({
       name: "reactions_user_fk",
       columns: [t.workspaceId, t.userId],
       foreignColumns: [users.workspaceId, users.id],
-    }).onDelete("cascade"),
+    })
+      .onDelete("cascade")
+      .onUpdate("cascade"),
     index("reactions_message_type_idx").on(t.messageId, t.type),
     // the cascade when a user is deleted
     index("reactions_workspace_user_idx").on(t.workspaceId, t.userId),
@@ -178,7 +189,9 @@ export const shareLinks = pgTable(
       name: "share_links_conversation_fk",
       columns: [t.workspaceId, t.conversationId],
       foreignColumns: [conversations.workspaceId, conversations.id],
-    }).onDelete("cascade"),
+    })
+      .onDelete("cascade")
+      .onUpdate("cascade"),
     // The leaf is a message of the shared conversation.
     foreignKey({
       name: "share_links_leaf_message_fk",

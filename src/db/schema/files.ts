@@ -43,7 +43,9 @@ export const files = pgTable(
       name: "files_conversation_fk",
       columns: [t.workspaceId, t.conversationId],
       foreignColumns: [conversations.workspaceId, conversations.id],
-    }).onDelete("cascade"),
+    })
+      .onDelete("cascade")
+      .onUpdate("cascade"),
     check("files_size_ck", sql`${t.sizeBytes} > 0`),
     check("files_ready_uploaded_ck", sql`${t.status} <> 'READY' OR ${t.uploadedAt} IS NOT NULL`),
     index("files_conversation_idx").on(t.conversationId),
@@ -69,12 +71,16 @@ export const messageFiles = pgTable(
       name: "message_files_message_fk",
       columns: [t.workspaceId, t.messageId],
       foreignColumns: [messages.workspaceId, messages.id],
-    }).onDelete("cascade"),
+    })
+      .onDelete("cascade")
+      .onUpdate("cascade"),
     foreignKey({
       name: "message_files_file_fk",
       columns: [t.workspaceId, t.fileId],
       foreignColumns: [files.workspaceId, files.id],
-    }).onDelete("cascade"),
+    })
+      .onDelete("cascade")
+      .onUpdate("cascade"),
     // the cascade when a file is deleted
     index("message_files_workspace_file_idx").on(t.workspaceId, t.fileId),
   ],

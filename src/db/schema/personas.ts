@@ -78,7 +78,9 @@ export const personaFavourites = pgTable(
       name: "persona_favourites_user_fk",
       columns: [t.workspaceId, t.userId],
       foreignColumns: [users.workspaceId, users.id],
-    }).onDelete("cascade"),
+    })
+      .onDelete("cascade")
+      .onUpdate("cascade"),
     index("persona_favourites_workspace_user_idx").on(t.workspaceId, t.userId),
     // the cascade when a persona is deleted
     index("persona_favourites_persona_idx").on(t.personaId),

@@ -102,7 +102,7 @@ async function registerInTx(
     user = inserted;
   }
 
-  const invited = inviteHash ? await takeOpenInvitation(tx, user.email, inviteHash) : null;
+  const invited = inviteHash ? await takeOpenInvitation(tx, user.email, { tokenHash: inviteHash }) : null;
   if (invited) {
     await activate(deps, tx, user, invited, "register");
     await recordAudit(deps, tx, {

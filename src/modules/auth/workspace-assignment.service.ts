@@ -1,14 +1,16 @@
 /**
- * Which workspace a user lands in once the mailbox is proven (API.md `GET /api/auth/verify-email`; the Google
- * sign-in reuses it). Order: an open invitation for this exact email wins; a public mail domain gets a new
+ * Which workspace a user lands in once the mailbox is proven (API.md `POST /api/auth/verify-email`; the Google
+ * sign-in reuses it). Invitations are not looked at here: they apply only with their token (registration's
+ * `inviteToken`, accept-invitation) or by the signed-in invitee's choice. A public mail domain gets a new
  * PERSONAL workspace; a corporate domain gets its CORPORATE workspace — created with the user as ADMIN when
  * none exists, joined as MEMBER when its join policy is AUTO, refused (PERSONAL instead, plus a mail saying
  * to ask for an invitation) when INVITE_ONLY.
  */
-import { and, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import publicMailDomains from "email-providers/all.json";
 import type { Transaction } from "../../db/client";
-import { invitations, type UserRole, workspaces } from "../../db/schema";
+import { invitations, type UserRole, users, workspaces } from "../../db/schema";
 
 export type Assignment = {
   workspaceId: string;
@@ -48,9 +50,6 @@ export async function assignWorkspace(
   tx: Transaction,
   person: { email: string; name: string | null },
 ): Promise<Assignment> {
-  const invitation = await takeOpenInvitation(tx, person.email);
-  if (invitation) return invitation;
-
   const domain = emailDomain(person.email);
   if (isPublicMailDomain(domain)) return createPersonal(tx, person, "personal");
 
@@ -117,16 +116,22 @@ async function createPersonal(
   };
 }
 
+/** How an invitation is named when it is taken: by its mailed token, or by id from the invitee's list. */
+export type InvitationMatch = { tokenHash: string } | { invitationId: string };
+
 /**
- * The newest open, unexpired invitation for this email into an ACTIVE workspace — the one with this token
- * hash when given — locked and marked accepted. Null when there is none (an invitation for another email
- * never matches: its token does not prove this mailbox).
+ * The open, unexpired invitation for this email named by `match`, into an ACTIVE workspace and still backed
+ * by its inviter (an ACTIVE ADMIN of that workspace: a demoted, deactivated or departed admin's invitations
+ * lapse, whichever path changed them) — locked and marked accepted. Null when there is none. An invitation for
+ * another email never matches: its token does not prove this mailbox. Never taken by email alone (issue 16):
+ * anyone can invite any address into a workspace they name "Target Inc".
  */
 export async function takeOpenInvitation(
   tx: Transaction,
   email: string,
-  tokenHash?: string,
+  match: InvitationMatch,
 ): Promise<Assignment | null> {
+  const inviters = alias(users, "inviter");
   const [open] = await tx
     .select({
       id: invitations.id,
@@ -137,6 +142,15 @@ export async function takeOpenInvitation(
     })
     .from(invitations)
     .innerJoin(workspaces, eq(workspaces.id, invitations.workspaceId))
+    .innerJoin(
+      inviters,
+      and(
+        eq(inviters.id, invitations.invitedBy),
+        eq(inviters.workspaceId, invitations.workspaceId),
+        eq(inviters.role, "ADMIN"),
+        eq(inviters.status, "ACTIVE"),
+      ),
+    )
     .where(
       and(
         eq(invitations.email, email),
@@ -144,11 +158,11 @@ export async function takeOpenInvitation(
         isNull(invitations.revokedAt),
         gt(invitations.expiresAt, sql`now()`),
         eq(workspaces.status, "ACTIVE"),
-        tokenHash ? eq(invitations.tokenHash, tokenHash) : undefined,
+        "tokenHash" in match
+          ? eq(invitations.tokenHash, match.tokenHash)
+          : eq(invitations.id, match.invitationId),
       ),
     )
-    .orderBy(desc(invitations.createdAt))
-    .limit(1)
     .for("update", { of: invitations });
   if (!open) return null;
   await tx.update(invitations).set({ acceptedAt: sql`now()` }).where(eq(invitations.id, open.id));

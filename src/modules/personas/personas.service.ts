@@ -241,6 +241,25 @@ function checkedWebhookUrl(config: Config, url: string): string {
 }
 
 /** A slug from a name: ASCII letters and digits joined by hyphens ("Ünïcode Coach!" → "unicode-coach"). */
+/**
+ * Moves every persona of a personal workspace whose user is moving into `to` (accept-invitation): their
+ * conversations move too and keep pointing at them. A slug the target already uses gets the persona id's
+ * first 8 hex digits appended (still a valid slug, at most 63 characters). The target's MAX_WORKSPACE_PERSONAS
+ * applies to creating personas only, so a move may leave it above the cap. Returns how many moved.
+ */
+export async function movePersonas(tx: DbOrTx, from: string, to: string): Promise<number> {
+  const moved = await tx.execute(sql`
+    UPDATE personas p
+       SET workspace_id = ${to}::uuid,
+           slug = CASE
+             WHEN EXISTS (SELECT 1 FROM personas t WHERE t.workspace_id = ${to}::uuid AND t.slug = p.slug)
+             THEN left(p.slug, 54) || '-' || left(replace(p.id::text, '-', ''), 8)
+             ELSE p.slug
+           END
+     WHERE p.workspace_id = ${from}::uuid`);
+  return moved.rowCount ?? 0;
+}
+
 export function slugify(name: string): string {
   const slug = name
     .normalize("NFKD")

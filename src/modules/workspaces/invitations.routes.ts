@@ -7,6 +7,8 @@ import {
   InvitationListSchema,
   InvitationSchema,
   InviteMemberBody,
+  MyInvitationListSchema,
+  MyInvitationParams,
 } from "./invitations.schemas";
 import { adminWriteRoute, ownWorkspace } from "./workspaces.routes";
 import { InvitationParams, WorkspaceIdParam } from "./workspaces.schemas";
@@ -20,6 +22,13 @@ const adminRoute = {
 };
 const ADMIN_ERRORS = [...AUTHENTICATED_ERRORS, "NOT_FOUND", "FORBIDDEN"] as const;
 
+const MOVE_RULES =
+  "move: it joins the inviting workspace with the invited role, taking what it owns along — conversations " +
+  "(SHARED ones become PRIVATE and lose their share links), attachments, favourites and its personas — and " +
+  "the emptied personal workspace is deleted. Anyone else is 409 ALREADY_IN_WORKSPACE. The response carries " +
+  "a new access token for the same session (the refresh token keeps working; the previous access token does " +
+  "not).";
+
 export const inviteMember = createRoute({
   method: "post",
   path: "/api/workspaces/{id}/members",
@@ -29,14 +38,22 @@ export const inviteMember = createRoute({
   description:
     "Admins. Always 201 with the invitation, whether or not the address has an account elsewhere (no " +
     "oracle); the address gets a link valid for 7 days. A new address registers with the link's token and " +
-    "is active at once; an existing account accepts with POST /api/auth/accept-invitation. Inviting an " +
-    "address again replaces its open invitation (new link and expiry; the old link stops working). An " +
-    "address that already belongs to this workspace is 409 ALREADY_MEMBER.",
+    "is active at once; an existing account accepts with POST /api/auth/accept-invitation or from its list " +
+    "(GET /api/users/me/invitations). An invitation never applies by email alone. Inviting an address again " +
+    "replaces its open invitation (new link and expiry; the old link stops working). An address that already " +
+    "belongs to this workspace is 409 ALREADY_MEMBER. At most 50 invitations per workspace and day, 10 for a " +
+    "personal workspace (429). An invitation lapses when its inviter stops being an active admin.",
   ...adminWriteRoute,
   request: { params: WorkspaceIdParam, body: { required: true, content: json(InviteMemberBody) } },
   responses: {
     201: { description: "Invitation sent", content: json(InvitationSchema) },
-    ...errorResponses(...ADMIN_ERRORS, "VALIDATION_FAILED", "ALREADY_MEMBER", "WORKSPACE_PENDING_DELETION"),
+    ...errorResponses(
+      ...ADMIN_ERRORS,
+      "VALIDATION_FAILED",
+      "ALREADY_MEMBER",
+      "WORKSPACE_PENDING_DELETION",
+      "RATE_LIMITED",
+    ),
   },
 });
 
@@ -79,14 +96,66 @@ export const acceptInvitation = createRoute({
   summary: "Accept an invitation with my existing account",
   description:
     "For a signed-in user whose email is the invited one. Only the sole user of a PERSONAL workspace can " +
-    "move: it joins the inviting workspace with the invited role, and the personal workspace is deleted " +
-    "with everything in it. Anyone else is 409 ALREADY_IN_WORKSPACE. The response carries a new access " +
-    "token for the same session (the refresh token keeps working; the previous access token does not).",
+    MOVE_RULES,
   security: bearerSecurity,
   middleware: [requireAuth] as const,
   request: { body: { required: true, content: json(AcceptInvitationBody) } },
   responses: {
     200: { description: "Moved into the inviting workspace", content: json(AcceptInvitationResponse) },
     ...errorResponses(...AUTHENTICATED_ERRORS, "VALIDATION_FAILED", "INVALID_TOKEN", "ALREADY_IN_WORKSPACE"),
+  },
+});
+
+export const listMyInvitations = createRoute({
+  method: "get",
+  path: "/api/users/me/invitations",
+  tags: ["Users"],
+  operationId: "listMyInvitations",
+  summary: "Invitations addressed to me",
+  description:
+    "Open invitations for the signed-in user's email into other workspaces, newest first (at most 200), with " +
+    "the inviter's address, the workspace's name and whether it has proven a domain: a workspace's name " +
+    "proves nothing. Nothing applies until the user accepts one.",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  responses: {
+    200: { description: "Open invitations", content: json(MyInvitationListSchema) },
+    ...errorResponses(...AUTHENTICATED_ERRORS),
+  },
+});
+
+export const acceptMyInvitation = createRoute({
+  method: "post",
+  path: "/api/users/me/invitations/{invitationId}/accept",
+  tags: ["Users"],
+  operationId: "acceptMyInvitation",
+  summary: "Accept an invitation from my list",
+  description:
+    "Like POST /api/auth/accept-invitation, by the id from GET /api/users/me/invitations. Only the sole user " +
+    `of a PERSONAL workspace can ${MOVE_RULES} An id that is not an open invitation for my address is 404.`,
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: MyInvitationParams },
+  responses: {
+    200: { description: "Moved into the inviting workspace", content: json(AcceptInvitationResponse) },
+    ...errorResponses(...AUTHENTICATED_ERRORS, "NOT_FOUND", "ALREADY_IN_WORKSPACE"),
+  },
+});
+
+export const declineMyInvitation = createRoute({
+  method: "post",
+  path: "/api/users/me/invitations/{invitationId}/decline",
+  tags: ["Users"],
+  operationId: "declineMyInvitation",
+  summary: "Decline an invitation",
+  description:
+    "Closes an open invitation addressed to me (its link stops working; INVITATION_DECLINED is audited in " +
+    "the inviting workspace). An id that is not an open invitation for my address is 404.",
+  security: bearerSecurity,
+  middleware: [requireAuth] as const,
+  request: { params: MyInvitationParams },
+  responses: {
+    204: { description: "Declined" },
+    ...errorResponses(...AUTHENTICATED_ERRORS, "NOT_FOUND"),
   },
 });

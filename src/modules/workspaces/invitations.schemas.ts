@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
-import { USER_ROLES } from "../../db/schema";
+import { USER_ROLES, WORKSPACE_KINDS } from "../../db/schema";
 import { EmailField, TokenField } from "../auth/auth.schemas";
 import { UserSchema } from "../users/users.schemas";
-import { WorkspaceSummarySchema } from "./workspaces.schemas";
+import { pathId, WorkspaceSummarySchema } from "./workspaces.schemas";
 
 /** An open invitation; the token exists only in the mail, never in a response. */
 export const InvitationSchema = z
@@ -45,3 +45,33 @@ export const AcceptInvitationResponse = z
     expiresIn: z.number().int().openapi({ example: 900 }),
   })
   .openapi("AcceptInvitationResponse");
+
+/** An invitation as its invitee sees it: who sent it, into what, and whether that workspace proved a domain. */
+export const MyInvitationSchema = z
+  .object({
+    id: z.uuid().openapi({ example: "01936d1e-6b1a-7c3e-9a51-2f0d4c8b7a10" }),
+    role: z.enum(USER_ROLES).openapi({ example: "MEMBER" }),
+    workspace: z.object({
+      id: z.uuid(),
+      name: z.string().openapi({ example: "Acme Inc." }),
+      kind: z.enum(WORKSPACE_KINDS).openapi({ example: "CORPORATE" }),
+      verifiedDomain: z.string().nullable().openapi({
+        description:
+          "A domain the workspace has proven by DNS; null when it has proven none (its name proves nothing)",
+        example: null,
+      }),
+    }),
+    invitedBy: z.object({
+      email: z.email().openapi({ example: "admin@acme.example" }),
+      name: z.string().nullable().openapi({ example: "Ada Admin" }),
+    }),
+    expiresAt: z.iso.datetime(),
+    createdAt: z.iso.datetime(),
+  })
+  .openapi("MyInvitation");
+
+export const MyInvitationListSchema = z
+  .object({ items: z.array(MyInvitationSchema) })
+  .openapi("MyInvitationList");
+
+export const MyInvitationParams = z.object({ invitationId: pathId("invitationId") });

@@ -4,27 +4,29 @@
  * a new address registers with the mailed token, an existing account accepts it while signed in.
  */
 import { and, asc, desc, eq, gt, inArray, isNull, ne, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { hashToken, randomToken } from "../../core/crypto";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { isUuid } from "../../core/ids";
 import { errorFields } from "../../core/logger";
+import { enforceRateLimit } from "../../core/rate-limit";
 import { lastStatements, type Transaction } from "../../db/client";
 import {
   emailDeliveries,
   type Invitation,
   invitations,
-  personaFavourites,
   users,
   type Workspace,
   workspaces,
 } from "../../db/schema";
 import { dispatchEmails, emailRow } from "../../email/outbox";
 import type { AuthContext } from "../../middleware/auth";
-import { recordAudit } from "../audit/audit.service";
+import { auditInsertFrom, recordAudit } from "../audit/audit.service";
 import { signAccessToken } from "../auth/access-token";
-import { takeOpenInvitation } from "../auth/workspace-assignment.service";
-import { deleteWorkspaceConversations } from "../conversations/store/lifecycle";
+import { type InvitationMatch, takeOpenInvitation } from "../auth/workspace-assignment.service";
+import { privatiseForMove } from "../conversations/store/lifecycle";
+import { movePersonas } from "../personas/personas.service";
 import { moveAvatar } from "../users/avatar.service";
 import type { InvitationDto, InviteMemberInput } from "./invitations.schemas";
 import { toMemberDto } from "./members.service";
@@ -65,15 +67,19 @@ export async function inviteMember(
   const tokenHash = await hashToken(token);
   const expiresAt = sql`now() + make_interval(days => ${INVITATION_TTL_DAYS})`;
   // Two round trips behind requireAuthForWrite. First (with the session check): the membership check, the
-  // names the mail needs and the upsert, which rolls back when the address turns out to be a member. Then the
-  // audit event and the mail's outbox row, together with COMMIT.
+  // names the mail needs and the upsert, which rolls back when the address turns out to be a member or the
+  // daily limit is reached (a Durable Object call, no round trip to the database). Then the audit event and
+  // the mail's outbox row, together with COMMIT.
   const { invitation, emailIds } = await deps.db.transaction(async (tx) => {
     const [[member], [workspace], [inviter], [row]] = await Promise.all([
       tx
         .select({ status: users.status })
         .from(users)
         .where(and(eq(users.email, input.email), eq(users.workspaceId, auth.workspaceId))),
-      tx.select({ name: workspaces.name }).from(workspaces).where(eq(workspaces.id, auth.workspaceId)),
+      tx
+        .select({ name: workspaces.name, kind: workspaces.kind })
+        .from(workspaces)
+        .where(eq(workspaces.id, auth.workspaceId)),
       tx
         .select({ name: users.name })
         .from(users)
@@ -118,6 +124,13 @@ export async function inviteMember(
     }
     if (!workspace) throw notFound();
     if (!row) throw new Error("invitation upsert returned nothing");
+    // Counted once the workspace's kind is known (the upsert above rolls back if refused, so a refused
+    // invitation stores nothing): any account is ADMIN of a personal workspace, so those get a tenth.
+    await enforceRateLimit(
+      deps,
+      workspace.kind === "PERSONAL" ? "INVITE_PERSONAL" : "INVITE_WORKSPACE",
+      auth.workspaceId,
+    );
     const { replaced, ...invitation } = row;
 
     const mail = await emailRow(deps.config, {
@@ -192,39 +205,60 @@ async function lockWorkspacesInOrder(tx: Transaction, ids: string[]): Promise<Ma
   return new Map(rows.map((row) => [row.id, row]));
 }
 
-const invalidInvitation = () =>
-  new ApiError("INVALID_TOKEN", "This invitation is invalid, expired, revoked or meant for another address.");
+const invitationNotFound = () =>
+  new ApiError("NOT_FOUND", "No open invitation with this id for your address.");
+
+/** By token: 400 INVALID_TOKEN, like any mailed link; by id from the invitee's list: 404 like any foreign id. */
+const invalidInvitation = (match: InvitationMatch) =>
+  "tokenHash" in match
+    ? new ApiError(
+        "INVALID_TOKEN",
+        "This invitation is invalid, expired, revoked or meant for another address.",
+      )
+    : invitationNotFound();
 
 /**
- * Moves a signed-in user into the workspace that invited them (API.md POST /api/auth/accept-invitation).
- * Only the sole user of a PERSONAL workspace can move: that workspace and what is in it (its conversations,
- * favourites, invitations, personas, audit trail) are deleted, because a workspace without users could never
- * be administered again. Anyone else is 409 ALREADY_IN_WORKSPACE: leaving a company workspace, or one with
- * other (even deactivated) accounts, is not something an invitation can decide.
+ * Moves a signed-in user into the workspace that invited them (API.md POST /api/auth/accept-invitation, and
+ * POST /api/users/me/invitations/:id/accept). Only the sole user of a PERSONAL workspace can move, and what
+ * they own moves with them (issue 16): conversations with their messages, reactions, attachments, share
+ * links and chat runs, their favourites, and the personas they created (renamed on a slug clash). Their
+ * SHARED conversations become PRIVATE and lose their share links: "shared" meant "with nobody else" in a
+ * personal workspace, and must not turn into "with the whole company" by accepting. The emptied personal
+ * workspace is then deleted (its audit trail and the invitations it sent go with it). Anyone else is 409
+ * ALREADY_IN_WORKSPACE: leaving a company workspace, or one with other (even deactivated) accounts, is not
+ * something an invitation can decide.
  *
- * The move is `users.workspace_id` changing; sessions follow by ON UPDATE CASCADE, so the refresh token keeps
- * working, and the response carries a fresh access token for the new workspace (the old one names the old
- * workspace and stops working). Both workspace rows are locked first (in id order): nobody can join the
- * personal workspace while it is being deleted, and the inviting one cannot be scheduled for deletion midway.
+ * The move is `users.workspace_id` changing: sessions and the conversation tree follow by ON UPDATE CASCADE
+ * (migration 0001; those keys are checked at COMMIT, see there), so the refresh token keeps working, and the
+ * response carries a fresh access token for the new workspace (the old one names the old workspace and stops
+ * working). Both workspace rows are locked first (in id order): nobody can join the personal workspace while
+ * it is being emptied, and the inviting one cannot be scheduled for deletion midway. Attachment objects keep
+ * their R2 keys (under the old workspace's prefix; rows store the key).
  */
-export async function acceptInvitation(deps: Deps, auth: AuthContext, token: string) {
-  const tokenHash = await hashToken(token);
+export async function acceptInvitation(deps: Deps, auth: AuthContext, match: InvitationMatch) {
   // Unlocked look-up only to learn which workspace to lock; everything is re-checked under the locks.
   const [candidate] = await deps.db
     .select({ workspaceId: invitations.workspaceId })
     .from(invitations)
-    .where(and(eq(invitations.tokenHash, tokenHash), eq(invitations.email, auth.email)));
-  if (!candidate) throw invalidInvitation();
+    .where(
+      and(
+        "tokenHash" in match
+          ? eq(invitations.tokenHash, match.tokenHash)
+          : eq(invitations.id, match.invitationId),
+        eq(invitations.email, auth.email),
+      ),
+    );
+  if (!candidate) throw invalidInvitation(match);
 
-  const { user, workspace, previousWorkspaceId } = await deps.db.transaction(async (tx) => {
+  const { user, workspace, previousWorkspaceId, moved } = await deps.db.transaction(async (tx) => {
     const locked = await lockWorkspacesInOrder(tx, [auth.workspaceId, candidate.workspaceId]);
     const current = locked.get(auth.workspaceId);
     const target = locked.get(candidate.workspaceId);
     if (!current) throw new ApiError("UNAUTHENTICATED", "The session has ended. Sign in again.");
-    if (!target) throw invalidInvitation();
+    if (!target) throw invalidInvitation(match);
 
-    const invited = await takeOpenInvitation(tx, auth.email, tokenHash);
-    if (!invited || invited.workspaceId !== target.id) throw invalidInvitation();
+    const invited = await takeOpenInvitation(tx, auth.email, match);
+    if (!invited || invited.workspaceId !== target.id) throw invalidInvitation(match);
 
     if (target.id === current.id) {
       throw new ApiError("ALREADY_IN_WORKSPACE", "You are already a member of this workspace.");
@@ -241,43 +275,50 @@ export async function acceptInvitation(deps: Deps, auth: AuthContext, token: str
       );
     }
 
-    // Rows that reference the user together with the old workspace id (composite FKs without ON UPDATE
-    // CASCADE) must go before the move; deleting conversations cascades to their messages, reactions,
-    // files and share links. The rest of the workspace goes with its row below.
-    await deleteWorkspaceConversations(tx, current.id);
-    await tx.delete(personaFavourites).where(eq(personaFavourites.workspaceId, current.id));
+    // The cascading keys are checked at COMMIT: rows reachable by two of them (reactions, attachment links)
+    // are half moved in between.
+    await tx.execute(sql`SET CONSTRAINTS ALL DEFERRED`);
+    const privatised = await privatiseForMove(tx, current.id);
+    const personasMoved = await movePersonas(tx, current.id, target.id);
+    // The invitations the user sent from the personal workspace are void with it (and would block the move).
     await tx.delete(invitations).where(eq(invitations.workspaceId, current.id));
-    const [moved] = await tx
+    const [movedUser] = await tx
       .update(users)
       .set({ workspaceId: target.id, role: invited.role })
       .where(eq(users.id, auth.userId))
       .returning();
-    if (!moved) throw new Error("user move returned nothing");
+    if (!movedUser) throw new Error("user move returned nothing");
     await tx.delete(workspaces).where(eq(workspaces.id, current.id));
 
+    const summary = { ...privatised, personas: personasMoved };
     await recordAudit(deps, tx, {
       type: "INVITATION_ACCEPTED",
       workspaceId: target.id,
       actorUserId: auth.userId,
       targetType: "invitation",
       targetId: invited.invitationId,
-      data: { via: "acceptInvitation", role: invited.role, invitedBy: invited.invitedBy ?? null },
+      data: {
+        via: "tokenHash" in match ? "acceptInvitation" : "acceptMyInvitation",
+        role: invited.role,
+        invitedBy: invited.invitedBy ?? null,
+        moved: summary,
+      },
     });
-    return { user: moved, workspace: target, previousWorkspaceId: current.id };
+    return { user: movedUser, workspace: target, previousWorkspaceId: current.id, moved: summary };
   });
 
-  deps.log.info("invitation accepted; personal workspace deleted", {
+  deps.log.info("invitation accepted; personal workspace emptied into the new one and deleted", {
     userId: user.id,
     workspaceId: workspace.id,
     previousWorkspaceId,
+    ...moved,
   });
-  // The user's avatar moves to the new workspace's prefix; what is left under the deleted workspace's two
-  // prefixes has no rows any more (the weekly orphan-objects job would find it, but nothing needs it now).
+  // The user's avatar moves to the new workspace's prefix. Attachments stay where they are: their rows moved
+  // and keep pointing at the same objects.
   let avatarKey = user.avatarKey;
-  const cleanups = [deleteR2Prefix(deps, `attachments/${previousWorkspaceId}/`)];
   try {
     avatarKey = await moveAvatar(deps, user, workspace.id);
-    cleanups.push(deleteR2Prefix(deps, `avatars/${previousWorkspaceId}/`));
+    deps.waitUntil(deleteR2Prefix(deps, `avatars/${previousWorkspaceId}/`));
   } catch (error) {
     // The move is bookkeeping: the user keeps the avatar where it is, and accepting still succeeds.
     deps.log.warn("avatar move failed; kept under the previous prefix", {
@@ -285,7 +326,6 @@ export async function acceptInvitation(deps: Deps, auth: AuthContext, token: str
       ...errorFields(error),
     });
   }
-  deps.waitUntil(Promise.all(cleanups));
   const access = await signAccessToken(deps, {
     userId: user.id,
     sessionId: auth.sessionId,
@@ -300,6 +340,98 @@ export async function acceptInvitation(deps: Deps, auth: AuthContext, token: str
     tokenType: "Bearer" as const,
     expiresIn: access.expiresIn,
   };
+}
+
+/**
+ * The open invitations addressed to the signed-in user's (verified) email, for them to accept or decline:
+ * unexpired, into another ACTIVE workspace, and still backed by an ACTIVE admin there. Each names the
+ * inviter's address and the workspace, so that an invitation into a workspace called "Target Inc" from
+ * `someone@gmail.com` looks like what it is. `verifiedDomain` stays null until workspaces can prove a domain
+ * (the verified-domains issue).
+ */
+export async function listMyInvitations(deps: Deps, auth: Pick<AuthContext, "email" | "workspaceId">) {
+  const inviter = alias(users, "inviter");
+  const rows = await deps.db
+    .select({
+      id: invitations.id,
+      role: invitations.role,
+      expiresAt: invitations.expiresAt,
+      createdAt: invitations.createdAt,
+      workspaceId: workspaces.id,
+      workspaceName: workspaces.name,
+      workspaceKind: workspaces.kind,
+      inviterEmail: inviter.email,
+      inviterName: inviter.name,
+    })
+    .from(invitations)
+    .innerJoin(workspaces, eq(workspaces.id, invitations.workspaceId))
+    .innerJoin(
+      inviter,
+      and(
+        eq(inviter.id, invitations.invitedBy),
+        eq(inviter.workspaceId, invitations.workspaceId),
+        eq(inviter.role, "ADMIN"),
+        eq(inviter.status, "ACTIVE"),
+      ),
+    )
+    .where(
+      and(
+        eq(invitations.email, auth.email),
+        isOpen,
+        gt(invitations.expiresAt, sql`now()`),
+        eq(workspaces.status, "ACTIVE"),
+        ne(invitations.workspaceId, auth.workspaceId),
+      ),
+    )
+    .orderBy(desc(invitations.createdAt), desc(invitations.id))
+    .limit(INVITATION_LIST_LIMIT);
+  return rows.map((row) => ({
+    id: row.id,
+    role: row.role,
+    workspace: {
+      id: row.workspaceId,
+      name: row.workspaceName,
+      kind: row.workspaceKind,
+      verifiedDomain: null,
+    },
+    invitedBy: { email: row.inviterEmail, name: row.inviterName },
+    expiresAt: row.expiresAt.toISOString(),
+    createdAt: row.createdAt.toISOString(),
+  }));
+}
+
+/**
+ * Declines an open invitation addressed to the caller: it is closed (its link stops working) and
+ * INVITATION_DECLINED is audited in the inviting workspace. Any other id — another address's, closed, unknown
+ * — is 404 alike.
+ */
+export async function declineInvitation(
+  deps: Deps,
+  auth: Pick<AuthContext, "userId" | "email">,
+  invitationId: string,
+): Promise<void> {
+  if (!isUuid(invitationId)) throw invitationNotFound();
+  // One statement: the close and its audit event, or nothing at all.
+  const result = await deps.db.execute(sql`
+    WITH declined AS (
+      UPDATE invitations SET revoked_at = now()
+       WHERE id = ${invitationId}::uuid AND email = ${auth.email}
+         AND accepted_at IS NULL AND revoked_at IS NULL
+      RETURNING id, workspace_id, role
+    )
+    ${auditInsertFrom(
+      deps,
+      {
+        type: "INVITATION_DECLINED",
+        workspaceId: sql`declined.workspace_id`,
+        actorUserId: auth.userId,
+        targetType: "invitation",
+        targetId: sql`declined.id::text`,
+        data: sql`jsonb_build_object('via', 'declineMyInvitation', 'role', declined.role)`,
+      },
+      sql`declined`,
+    )}`);
+  if (!result.rowCount) throw invitationNotFound();
 }
 
 /** Deletes every object under an R2 prefix, in listing pages of up to 1000; failures are only logged. */

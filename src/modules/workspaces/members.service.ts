@@ -13,7 +13,7 @@ import { lastStatements, type Transaction } from "../../db/client";
 import { escapeLike } from "../../db/order";
 import { type User, type UserRole, users } from "../../db/schema";
 import type { AuthContext } from "../../middleware/auth";
-import { recordAudit } from "../audit/audit.service";
+import { auditInsertFrom, recordAudit } from "../audit/audit.service";
 import { revokeMemberSessions } from "../auth/sessions.service";
 import type { UserDto } from "../users/users.schemas";
 import { toSignedUserDto } from "../users/users.service";
@@ -138,6 +138,35 @@ async function readForChange(tx: Transaction, auth: Actor, userId: string, revok
   return { target, others, sessionsRevoked: revoked?.length ?? 0 };
 }
 
+/**
+ * The statement that revokes the open invitations `inviter` sent, once they stop being an ACTIVE ADMIN
+ * (demoted, deactivated, removed), with one INVITATION_REVOKED event listing them — none when there were
+ * none. Accepting re-checks the inviter anyway (`takeOpenInvitation`), which also covers the paths that do
+ * not come through here (self-deactivation, account deletion); this keeps the admins' list honest.
+ */
+function revokeInvitationsSentBy(deps: Deps, tx: Transaction, actor: Actor, inviterId: string, via: string) {
+  return tx.execute(sql`
+    WITH revoked AS (
+      UPDATE invitations SET revoked_at = now()
+       WHERE workspace_id = ${actor.workspaceId}::uuid AND invited_by = ${inviterId}::uuid
+         AND accepted_at IS NULL AND revoked_at IS NULL
+      RETURNING id
+    )
+    ${auditInsertFrom(
+      deps,
+      {
+        type: "INVITATION_REVOKED",
+        workspaceId: actor.workspaceId,
+        actorUserId: actor.userId,
+        targetType: "user",
+        targetId: inviterId,
+        data: sql`jsonb_build_object('via', ${via}::text, 'reason', 'inviter_no_longer_admin',
+          'invitations', s.ids)`,
+      },
+      sql`(SELECT jsonb_agg(id) AS ids FROM revoked) s WHERE s.ids IS NOT NULL`,
+    )}`);
+}
+
 /** Refuses to touch the status of an account its owner scheduled for deletion (only they can cancel it). */
 function assertStatusChangeable(target: User) {
   if (target.status === "PENDING_DELETION") {
@@ -200,6 +229,9 @@ export async function updateMember(
     } else if (status === "ACTIVE" && target.status !== "ACTIVE") {
       audits.push(recordAudit(deps, tx, { ...event, type: "REACTIVATE_ACCOUNT", data: { via } }));
     }
+    if (target.role === "ADMIN" && !staysActiveAdmin) {
+      audits.push(revokeInvitationsSentBy(deps, tx, auth, target.id, via));
+    }
     return lastStatements(tx, [
       tx.update(users).set({ role, status }).where(eq(users.id, target.id)).returning(),
       ...audits,
@@ -231,6 +263,9 @@ export async function removeMember(deps: Deps, auth: Actor, userId: string): Pro
         targetId: target.id,
         data: { via: "removeWorkspaceMember", role: target.role, sessionsRevoked },
       }),
+      ...(target.role === "ADMIN"
+        ? [revokeInvitationsSentBy(deps, tx, auth, target.id, "removeWorkspaceMember")]
+        : []),
     ]);
   });
   await outcome?.results;

@@ -33,7 +33,7 @@ export type WorkspaceDto = z.infer<typeof WorkspaceSchema>;
 // Plain strings, not z.uuid(): a malformed id is the same 404 as an unknown one (API.md status table), never a
 // 400 that would tell ids apart.
 
-const pathId = (name: string) =>
+export const pathId = (name: string) =>
   z
     .string()
     .max(100)

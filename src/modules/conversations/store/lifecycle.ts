@@ -4,6 +4,7 @@
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../../db/client";
+import { rawRows } from "../../../db/raw";
 import { conversations } from "../../../db/schema";
 
 /** The insert of a new, empty PRIVATE conversation (a statement for `lastStatements`). */
@@ -28,8 +29,31 @@ export const softDeleteConversation = (tx: DbOrTx, workspaceId: string, conversa
     .where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, conversationId)));
 
 /**
- * Every conversation of a workspace, gone: cascades to their messages, reactions, attachments links and
- * share links (a personal workspace deleted when its user moves).
+ * Before a personal workspace's user moves into another workspace (the tree follows by ON UPDATE CASCADE):
+ * its SHARED conversations become PRIVATE and every live share link is revoked (a PRIVATE conversation never
+ * has live links). Shared in a one-person workspace meant shared with nobody; it must not become shared with
+ * the whole new workspace. One statement; returns what it changed, for the move's audit event.
  */
-export const deleteWorkspaceConversations = (tx: DbOrTx, workspaceId: string) =>
-  tx.delete(conversations).where(eq(conversations.workspaceId, workspaceId));
+export async function privatiseForMove(tx: DbOrTx, workspaceId: string) {
+  type Counts = { conversations: number; privatised: number; linksRevoked: number };
+  const [counts] = await rawRows<Counts>(
+    tx,
+    sql`
+    WITH links AS (
+      UPDATE share_links SET revoked_at = now()
+       WHERE workspace_id = ${workspaceId}::uuid AND revoked_at IS NULL
+      RETURNING id
+    ), privatised AS (
+      UPDATE conversations SET visibility = 'PRIVATE'
+       WHERE workspace_id = ${workspaceId}::uuid AND visibility <> 'PRIVATE'
+      RETURNING id
+    ), moving AS (
+      SELECT count(*)::int AS n FROM conversations WHERE workspace_id = ${workspaceId}::uuid
+    )
+    SELECT (SELECT n FROM moving) AS conversations,
+           (SELECT count(*)::int FROM privatised) AS privatised,
+           (SELECT count(*)::int FROM links) AS "linksRevoked"`,
+  );
+  if (!counts) throw new Error("privatiseForMove returned no row");
+  return counts;
+}
