@@ -25,6 +25,7 @@ export const RATE_LIMIT_DEFAULTS = {
   RESET_IP: { limit: 10, windowSeconds: 3600 },
   SHARE_VIEW_IP: { limit: 60, windowSeconds: 60 },
   CHAT_PERSONA: { limit: 60, windowSeconds: 60 },
+  CHAT_PERSONA_GLOBAL: { limit: 600, windowSeconds: 60 },
   CHAT_USER: { limit: 30, windowSeconds: 60 },
   UPLOAD_USER: { limit: 60, windowSeconds: 3600 },
   INVITE_WORKSPACE: { limit: 50, windowSeconds: 86400 },

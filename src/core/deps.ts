@@ -33,9 +33,10 @@ export function depsFrom(c: Context<AppEnv>): Deps {
 }
 
 /**
- * Runs `work` after the response through waitUntil, on its own database client (the request's is closed once
- * the response is sent). For work whose duration the answer must not reveal, such as a mail sent only for
- * some addresses. A failure is logged, never thrown: nobody is waiting for it.
+ * Runs `work` beside the response — started now, never awaited by it, kept alive by waitUntil — on its own
+ * database client (the request's is closed once the response is sent). For work whose duration the answer
+ * must not reveal, such as a mail sent only for some addresses. A failure is logged, never thrown: nobody is
+ * waiting for it (the person asks again, like for a lost mail).
  */
 export function inBackground(deps: Deps, what: string, work: (deps: Deps) => Promise<unknown>): void {
   const handle = createDb(deps.env.HYPERDRIVE.connectionString);

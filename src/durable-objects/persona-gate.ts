@@ -17,7 +17,14 @@ export type Admission =
       allowed: true;
       /** Set in HALF_OPEN: this chat is the one probe; report with it so its outcome decides the breaker. */
       probeLease: string | null;
+      /** When it was counted: names the chat for `release`. */
+      at: number;
     }
+  | { allowed: false; reason: "RATE_LIMITED" | "BREAKER_OPEN"; retryAfterSeconds: number };
+
+/** The shared (per global persona) admission: the global window and the one probe per cooldown. */
+export type SharedAdmission =
+  | { allowed: true; at: number }
   | { allowed: false; reason: "RATE_LIMITED" | "BREAKER_OPEN"; retryAfterSeconds: number };
 
 export type BreakerStatus = {
@@ -42,12 +49,20 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS breaker (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL,
      failures INTEGER NOT NULL, open_until INTEGER, lease_id TEXT, lease_until INTEGER)`,
   "CREATE TABLE IF NOT EXISTS webhook_ids (id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)",
+  // The shared gate of a global persona: its global window (restricted = a PERSONAL or unverified workspace)
+  // and the probe slot that all of its workspaces' breakers share.
+  "CREATE TABLE IF NOT EXISTS shared_chats (at INTEGER NOT NULL, restricted INTEGER NOT NULL)",
+  "CREATE INDEX IF NOT EXISTS shared_chats_at ON shared_chats (at)",
+  "CREATE TABLE IF NOT EXISTS shared_probe (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER NOT NULL)",
 ];
 
 const secondsUntil = (at: number, now: number) => Math.max(1, Math.ceil((at - now) / 1000));
 
 /**
- * One instance per persona (named by its id): the authority on whether a chat may be relayed now.
+ * One instance per persona (named by its id) — and for a global persona, shared by every tenant, one per
+ * (persona, workspace) (named `<persona id>:<workspace id>`) plus the persona's own as the *shared* gate (issue
+ * 16: two free accounts must not keep a global persona at 429 for everyone, nor can one tenant's failures open
+ * the breaker for all). The authority on whether a chat may be relayed now.
  *
  * - Sliding-window limit (CHAT_PERSONA, 60/min): exact under concurrency because every method reads, decides
  *   and writes with synchronous SQL before its first `await` — keep it that way.
@@ -110,7 +125,93 @@ export class PersonaGate extends DurableObject<Env> {
       );
     }
     await this.scheduleAlarm();
-    return { allowed: true, probeLease };
+    return { allowed: true, probeLease, at: now };
+  }
+
+  /**
+   * Undoes an admission that a later step refused (the shared gate of a global persona): its chat leaves the
+   * window, and its probe lease (if it got one) is given back.
+   */
+  async release(admittedAt: number, probeLease: string | null): Promise<void> {
+    this.ensureSchema();
+    const sql = this.ctx.storage.sql;
+    sql.exec("DELETE FROM chats WHERE rowid = (SELECT rowid FROM chats WHERE at = ? LIMIT 1)", admittedAt);
+    if (probeLease) {
+      sql.exec(
+        "UPDATE breaker SET lease_id = NULL, lease_until = NULL WHERE id = 1 AND lease_id = ?",
+        probeLease,
+      );
+    }
+  }
+
+  /**
+   * The shared gate of a global persona (this instance is named by the persona id alone). Counts one chat
+   * against the global window, where restricted workspaces (PERSONAL or without a verified domain) together
+   * get at most `restrictedLimit` of `rule.limit`; and, for a chat that is a workspace breaker's probe, takes
+   * the one probe slot: a dead webhook is probed at most once per `probeSeconds` in total, however many
+   * workspaces' breakers are half open. Nothing is recorded for a refused chat.
+   */
+  async admitShared(
+    rule: RateLimitRule,
+    options: { restricted: boolean; restrictedLimit: number; probe: boolean; probeSeconds: number },
+  ): Promise<SharedAdmission> {
+    this.ensureSchema();
+    const sql = this.ctx.storage.sql;
+    const now = Date.now();
+    if (options.probe) {
+      const slot = sql.exec<{ until: number }>("SELECT until FROM shared_probe WHERE id = 1").toArray()[0];
+      if (slot && slot.until > now) {
+        return { allowed: false, reason: "BREAKER_OPEN", retryAfterSeconds: secondsUntil(slot.until, now) };
+      }
+    }
+    const windowMs = rule.windowSeconds * 1000;
+    sql.exec("DELETE FROM shared_chats WHERE at <= ?", now - windowMs);
+    const counts = sql
+      .exec<{ n: number; r: number; oldest: number | null; oldestRestricted: number | null }>(
+        `SELECT count(*) AS n, coalesce(sum(restricted), 0) AS r, min(at) AS oldest,
+                min(CASE WHEN restricted = 1 THEN at END) AS oldestRestricted FROM shared_chats`,
+      )
+      .one();
+    if (counts.n >= rule.limit) {
+      return {
+        allowed: false,
+        reason: "RATE_LIMITED",
+        retryAfterSeconds: secondsUntil((counts.oldest ?? now) + windowMs, now),
+      };
+    }
+    if (options.restricted && counts.r >= options.restrictedLimit) {
+      return {
+        allowed: false,
+        reason: "RATE_LIMITED",
+        retryAfterSeconds: secondsUntil((counts.oldestRestricted ?? now) + windowMs, now),
+      };
+    }
+    sql.exec("INSERT INTO shared_chats (at, restricted) VALUES (?, ?)", now, options.restricted ? 1 : 0);
+    if (options.probe) {
+      sql.exec(
+        "INSERT INTO shared_probe (id, until) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET until = excluded.until",
+        now + options.probeSeconds * 1000,
+      );
+    }
+    await this.scheduleAlarm();
+    return { allowed: true, at: now };
+  }
+
+  /** A shared probe's outcome: success frees the slot at once (the webhook answers again); failure keeps it. */
+  async reportSharedProbe(success: boolean): Promise<void> {
+    this.ensureSchema();
+    if (success) this.ctx.storage.sql.exec("DELETE FROM shared_probe WHERE id = 1");
+  }
+
+  /** Gives back a shared admission that a later step refused (its chat leaves the global window). */
+  async releaseShared(admittedAt: number, probe: boolean): Promise<void> {
+    this.ensureSchema();
+    const sql = this.ctx.storage.sql;
+    sql.exec(
+      "DELETE FROM shared_chats WHERE rowid = (SELECT rowid FROM shared_chats WHERE at = ? LIMIT 1)",
+      admittedAt,
+    );
+    if (probe) sql.exec("DELETE FROM shared_probe WHERE id = 1");
   }
 
   /**
@@ -181,6 +282,7 @@ export class PersonaGate extends DurableObject<Env> {
     this.settle(now);
     this.ctx.storage.sql.exec("DELETE FROM chats WHERE at <= ?", now - 3600_000);
     this.ctx.storage.sql.exec("DELETE FROM webhook_ids WHERE expires_at <= ?", now);
+    this.ctx.storage.sql.exec("DELETE FROM shared_chats WHERE at <= ?", now - 3600_000);
     await this.scheduleAlarm();
   }
 
@@ -225,7 +327,8 @@ export class PersonaGate extends DurableObject<Env> {
            SELECT open_until AS t FROM breaker WHERE open_until IS NOT NULL
            UNION ALL SELECT lease_until FROM breaker WHERE lease_until IS NOT NULL
            UNION ALL SELECT min(expires_at) FROM webhook_ids
-           UNION ALL SELECT min(at) + 3600000 FROM chats)`,
+           UNION ALL SELECT min(at) + 3600000 FROM chats
+           UNION ALL SELECT min(at) + 3600000 FROM shared_chats)`,
       )
       .one();
     if (next === null) return;

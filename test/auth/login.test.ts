@@ -363,6 +363,31 @@ describe("POST /api/auth/login", () => {
     expect(await mailsTo(pending.email)).toHaveLength(5);
   });
 
+  it("spends the address's verification-mail budget on every refused attempt, so register's 429 tells nothing", async () => {
+    const { workspace } = await createTenant();
+    const pending = await createUser(workspace);
+    await setStatus(pending, "PENDING_VERIFY");
+    const verified = await createUser(workspace);
+    const register = (email: string) =>
+      api("POST", "/api/auth/register", {
+        body: { email, password: DEFAULT_PASSWORD },
+        headers: { "CF-Connecting-IP": randomIp() },
+      });
+    // Someone who registered the address tries their password a few times, then registers again: whether the
+    // address was free (now pending: their password is right) or held by a verified account (their password
+    // is wrong there), the answers must be the same.
+    const probe = async (email: string, password: string) => {
+      const seen: number[] = [];
+      for (let i = 0; i < 4; i++) seen.push((await login({ email, password })).status);
+      seen.push((await register(email)).status, (await register(email)).status);
+      return seen;
+    };
+    const forPending = await probe(pending.email, DEFAULT_PASSWORD);
+    const forVerified = await probe(verified.email, WRONG_PASSWORD);
+    expect(forPending).toEqual([401, 401, 401, 401, 202, 429]);
+    expect(forVerified).toEqual(forPending);
+  });
+
   it.each([
     ["DEACTIVATED", "ACCOUNT_DEACTIVATED"],
     ["PENDING_DELETION", "ACCOUNT_PENDING_DELETION"],

@@ -99,7 +99,7 @@ describe("PersonaGate", () => {
       openUntil: null,
     });
     const after = await stub.admit(RULE, LEASE_SECONDS);
-    expect(after).toEqual({ allowed: true, probeLease: null });
+    expect(after).toMatchObject({ allowed: true, probeLease: null });
   });
 
   it("re-opens when the probe fails, ignoring failures reported by chats admitted earlier", async () => {

@@ -222,7 +222,8 @@ describe("GET /api/webhooks/health", () => {
   });
 
   it("reports degraded while a persona's breaker mirror is in the future", async () => {
-    await createPersonaRow({ breakerOpenUntil: new Date(Date.now() + 600_000) });
+    const { workspace } = await createTenant();
+    await createPersonaRow({ workspaceId: workspace.id, breakerOpenUntil: new Date(Date.now() + 600_000) });
     const after = await api("GET", "/api/webhooks/health");
     // The count is global and other files run in parallel: at least this one.
     expect(after.body.openBreakers).toBeGreaterThanOrEqual(1);

@@ -390,8 +390,9 @@ describe("POST /api/auth/accept-invitation", () => {
       const moved = await db.select().from(messages).where(eq(messages.conversationId, chat.conversationId));
       expect(moved).toHaveLength(4);
       expect(moved.every((m) => m.workspaceId === to)).toBe(true);
+      // Moved, but deactivated: its webhook is the invitee's, never vetted by the company's admins.
       expect(await db.select().from(personas).where(eq(personas.id, chat.personaId))).toEqual([
-        expect.objectContaining({ workspaceId: to }),
+        expect.objectContaining({ workspaceId: to, isActive: false }),
       ]);
       expect(await db.select().from(personaFavourites).where(eq(personaFavourites.userId, user.id))).toEqual([
         expect.objectContaining({ workspaceId: to, personaId: chat.personaId }),
@@ -447,11 +448,12 @@ describe("POST /api/auth/accept-invitation", () => {
     expect(again.body.code).toBe("INVALID_TOKEN");
   });
 
-  it("renames a moved persona whose slug the inviting workspace already uses", async () => {
+  it("moves the invitee's personas deactivated: no member of the company can chat with them", async () => {
     const tenant = await signedTenant();
     const { workspace: personal, user } = await personalUser({ email: `${unique("slug")}@gmail.com` });
     const chat = await insertChat(personal.id, user.id);
     const [mine] = await withDb((db) => db.select().from(personas).where(eq(personas.id, chat.personaId)));
+    // The company already uses the slug: the moved persona must not clash with (or block) it.
     await insertChat(tenant.workspace.id, tenant.admin.id).then((theirs) =>
       withDb((db) =>
         db
@@ -464,8 +466,17 @@ describe("POST /api/auth/accept-invitation", () => {
     const res = await as((await signIn(user)).accessToken).post(ACCEPT, { token });
     expect(res.status, describeResponse(res)).toBe(200);
     const [after] = await withDb((db) => db.select().from(personas).where(eq(personas.id, chat.personaId)));
-    expect(after?.workspaceId).toBe(tenant.workspace.id);
-    expect(after?.slug).toBe(`${mine?.slug}-${chat.personaId.replaceAll("-", "").slice(0, 8)}`);
+    expect(after).toMatchObject({ workspaceId: tenant.workspace.id, isActive: false });
+    expect(after?.slug).toBe(`${mine?.slug.slice(0, 30)}-${chat.personaId.replaceAll("-", "")}`);
+    const list = await as(tenant.memberToken).get("/api/personas?limit=100");
+    expect(list.body.items.map((p: { id: string }) => p.id)).not.toContain(chat.personaId);
+    const chatted = await as(tenant.memberToken).post(`/api/personas/${chat.personaId}/chat`, {
+      message: "hi",
+    });
+    expect(chatted.status, describeResponse(chatted)).toBe(404);
+    // The invitee's own conversation with it stays readable.
+    const opened = await as(res.body.accessToken).get(`/api/conversations/${chat.conversationId}`);
+    expect(opened.status, describeResponse(opened)).toBe(200);
   });
 
   it("answers 409 ALREADY_IN_WORKSPACE to a member of another corporate workspace, changing nothing", async () => {

@@ -87,6 +87,30 @@ export const personaFavourites = pgTable(
   ],
 );
 
+/**
+ * The breaker mirror of a global persona, per workspace: a global persona has one PersonaGate per workspace
+ * (one tenant's failures must not open it for all), so its `personas.breaker_open_until` stays NULL and
+ * `isAvailable` reads this row of the caller's workspace instead. A row exists only while open (or until the
+ * next report closes it); the PersonaGate stays authoritative.
+ */
+export const personaBreakers = pgTable(
+  "persona_breakers",
+  {
+    personaId: uuid("persona_id")
+      .notNull()
+      .references(() => personas.id, { onDelete: "cascade" }),
+    workspaceId: uuid("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    openUntil: timestamptz("open_until").notNull(),
+  },
+  (t) => [
+    primaryKey({ name: "persona_breakers_pkey", columns: [t.personaId, t.workspaceId] }),
+    // the cascade when a workspace is deleted
+    index("persona_breakers_workspace_idx").on(t.workspaceId),
+  ],
+);
+
 export type Persona = typeof personas.$inferSelect;
 export type NewPersona = typeof personas.$inferInsert;
 export type PersonaFavourite = typeof personaFavourites.$inferSelect;

@@ -7,12 +7,12 @@ import { eq } from "drizzle-orm";
 import { type Deps, inBackground } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { hashPassword, type PasswordCheck } from "../../core/password";
-import { checkLoginLock, settleSuccessfulLogin } from "../../core/rate-limit";
+import { checkLoginLock, countRateLimit, settleSuccessfulLogin } from "../../core/rate-limit";
 import { type User, users, type Workspace, workspaces } from "../../db/schema";
 import { toSignedUserDto } from "../users/users.service";
 import { toWorkspaceSummaryDto } from "../workspaces/workspaces.service";
 import { checkPassword, refuseAttempt } from "./credentials";
-import { remailVerification } from "./registration.service";
+import { resendVerification } from "./registration.service";
 import { startSession } from "./sessions.service";
 
 export type LoginInput = { email: string; password: string; deviceLabel?: string };
@@ -38,8 +38,8 @@ export const STATUS_REFUSALS = {
  * A PENDING_VERIFY account is refused like a wrong password even when the password is right, and that counts
  * as a failure too: a 403 "not verified" would tell whoever just registered the address that no verified
  * account holds it (issue 16), and an uncounted right password would make the sixth try tell them apart. Its
- * owner gets a fresh link instead, within RATE_LIMIT_REGISTER_EMAIL, mailed after the response so that the
- * answer takes no longer.
+ * owner gets a fresh link instead, within RATE_LIMIT_REGISTER_EMAIL, mailed beside the response (not in its
+ * path) so that the answer takes no longer.
  */
 export async function verifyCredentials(
   deps: Deps,
@@ -59,12 +59,16 @@ export async function verifyCredentials(
   ]);
   const user = found[0]?.user;
   const check = await checkPassword(user, password);
-  if (!user || !check.valid) {
-    return refuseAttempt(deps, { email, user, via, reason: user ? "wrong_password" : "unknown_email" });
-  }
-  if (user.status === "PENDING_VERIFY") {
-    inBackground(deps, "verification re-mail", (background) => remailVerification(background, email));
-    return refuseAttempt(deps, { email, user, via, reason: "not_verified" });
+  const pending = user?.status === "PENDING_VERIFY";
+  if (!user || !check.valid || pending) {
+    // Every refused attempt spends one of the address's verification mails, whatever the account: if only a
+    // pending account's right password did, register's 429 would tell after a few tries which one it was.
+    const mailBudget = await countRateLimit(deps, "REGISTER_EMAIL", email);
+    if (pending && check.valid && mailBudget.allowed) {
+      inBackground(deps, "verification re-mail", (background) => resendVerification(background, email));
+    }
+    const reason = !user ? "unknown_email" : check.valid ? "not_verified" : "wrong_password";
+    return refuseAttempt(deps, { email, user, via, reason });
   }
   // Parallel guesses pass the first check together; if their failures locked the email while this password
   // was being verified, the lock wins — otherwise a burst with the right guess in it would bypass the lockout

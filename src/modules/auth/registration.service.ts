@@ -10,7 +10,7 @@ import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
 import { hashPassword } from "../../core/password";
 import { assertAcceptablePassword } from "../../core/password-policy";
-import { checkLoginLock, countRateLimit, settleSuccessfulLogin } from "../../core/rate-limit";
+import { checkLoginLock, settleSuccessfulLogin } from "../../core/rate-limit";
 import type { DbOrTx, Transaction } from "../../db/client";
 import { type User, users, userTokens } from "../../db/schema";
 import { dispatchEmails, queueEmail } from "../../email/outbox";
@@ -268,8 +268,8 @@ export async function verifyEmail(deps: Deps, token: string, password: string) {
 
 /**
  * Sends a fresh verification link to a PENDING_VERIFY account (earlier links are voided); does nothing for
- * any other address. The caller answers 202 either way, and runs this after the response
- * (`inBackground`) so that its duration tells nothing either.
+ * any other address. The callers answer the same either way and run this beside the response
+ * (`inBackground`), so that its duration tells nothing either.
  */
 export async function resendVerification(deps: Deps, email: string): Promise<void> {
   const emailIds = await deps.db.transaction(async (tx) => {
@@ -279,16 +279,6 @@ export async function resendVerification(deps: Deps, email: string): Promise<voi
     return [await queueVerificationMail(deps, tx, user)];
   });
   await dispatchEmails(deps.env, deps.log, emailIds);
-}
-
-/**
- * A fresh link for a PENDING_VERIFY account whose owner just gave the right password to login or
- * cancel-deletion (which answered like a wrong password). Within RATE_LIMIT_REGISTER_EMAIL, counted silently:
- * over the limit no mail is sent, and the answer is the same.
- */
-export async function remailVerification(deps: Deps, email: string): Promise<void> {
-  if (!(await countRateLimit(deps, "REGISTER_EMAIL", email)).allowed) return;
-  await resendVerification(deps, email);
 }
 
 /** A new 24-hour verification token (older ones voided) and the mail carrying it; returns the mail id. */

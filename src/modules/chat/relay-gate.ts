@@ -1,7 +1,8 @@
 /**
  * The relay's admission and its report (API.md "Outbound relay"): CHAT_USER (RateLimiter), then the persona's
- * PersonaGate (CHAT_PERSONA window and circuit breaker), before anything is stored; after the webhook's
- * answer, the outcome goes back to the gate and its `openUntil` is mirrored into personas.
+ * PersonaGate (CHAT_PERSONA window and circuit breaker; per workspace for a global persona, plus its shared
+ * gate), before anything is stored; after the webhook's answer, the outcome goes back to the gate and its
+ * `openUntil` is mirrored into Postgres.
  */
 import { sql } from "drizzle-orm";
 import type { Deps } from "../../core/deps";
@@ -9,40 +10,104 @@ import { ApiError } from "../../core/errors";
 import { errorFields } from "../../core/logger";
 import { enforceRateLimit } from "../../core/rate-limit";
 import type { Persona } from "../../db/schema";
+import type { Admission, SharedAdmission } from "../../durable-objects/persona-gate";
+import type { AuthContext } from "../../middleware/auth";
+import { personaGateName } from "../personas/personas.service";
 
 /** A probe lease outlives the relay's deadline plus the bookkeeping's waitUntil allowance. */
 const PROBE_LEASE_MARGIN_SECONDS = 30;
 
-export type Gate = { reachable: boolean; probeLease: string | null };
+/**
+ * What the relay learnt at admission and reports back with: the gate's name, the probe lease (when this chat
+ * is its breaker's probe) and, for a global persona, whether the shared gate counted it.
+ */
+export type Gate = {
+  reachable: boolean;
+  name: string;
+  probeLease: string | null;
+  /** Global personas: this chat holds the shared probe slot, so its outcome is reported there too. */
+  sharedProbe: boolean;
+};
 
-const personaGate = (deps: Pick<Deps, "env">, personaId: string) =>
-  deps.env.PERSONA_GATE.get(deps.env.PERSONA_GATE.idFromName(personaId));
+type GateCaller = Pick<AuthContext, "userId" | "workspaceId" | "workspaceKind">;
+
+const gateNamed = (deps: Pick<Deps, "env">, name: string) =>
+  deps.env.PERSONA_GATE.get(deps.env.PERSONA_GATE.idFromName(name));
 
 /**
- * CHAT_USER, then the PersonaGate (window + breaker). Refusals throw 429 / 503 with Retry-After before
- * anything is stored. Like the other rate limits (src/core/rate-limit.ts), an unreachable gate fails open
- * with an error log: it bounds load on the customer's webhook, it does not guard data.
+ * Whether the workspace's chats count against the restricted half of a global persona's window: PERSONAL
+ * workspaces (anyone can make one) and workspaces without a verified domain. No workspace can prove a domain
+ * yet (the verified-domains issue), so today every workspace is restricted and the effective global cap is
+ * half of RATE_LIMIT_CHAT_PERSONA_GLOBAL.
  */
-export async function admit(deps: Deps, caller: { userId: string }, personaId: string): Promise<Gate> {
+export function isRestrictedWorkspace(caller: Pick<AuthContext, "workspaceKind">): boolean {
+  return caller.workspaceKind === "PERSONAL" || !hasVerifiedDomain(caller);
+}
+
+/** Until workspaces can prove a domain by DNS (the verified-domains issue), none has. */
+const hasVerifiedDomain = (_caller: Pick<AuthContext, "workspaceKind">): boolean => false;
+
+/**
+ * CHAT_USER, then the workspace's PersonaGate (window + breaker), then for a global persona its shared gate
+ * (CHAT_PERSONA_GLOBAL and the shared probe slot; a refusal there gives the workspace gate's admission back).
+ * Refusals throw 429 / 503 with Retry-After before anything is stored. Like the other rate limits
+ * (src/core/rate-limit.ts), an unreachable gate fails open with an error log: it bounds load on the
+ * customer's webhook, it does not guard data.
+ */
+export async function admit(deps: Deps, caller: GateCaller, persona: Persona): Promise<Gate> {
   await enforceRateLimit(deps, "CHAT_USER", caller.userId);
+  const name = personaGateName(persona, caller.workspaceId);
   const leaseSeconds = Math.ceil(deps.config.WEBHOOK_TIMEOUT_MS / 1000) + PROBE_LEASE_MARGIN_SECONDS;
-  let admission: Awaited<ReturnType<ReturnType<typeof personaGate>["admit"]>>;
+  let admission: Admission;
   try {
-    admission = await personaGate(deps, personaId).admit(deps.config.rateLimits.CHAT_PERSONA, leaseSeconds);
+    admission = await gateNamed(deps, name).admit(deps.config.rateLimits.CHAT_PERSONA, leaseSeconds);
   } catch (error) {
-    deps.log.error("persona gate unavailable; failing open", { personaId, ...errorFields(error) });
-    return { reachable: false, probeLease: null };
+    deps.log.error("persona gate unavailable; failing open", {
+      personaId: persona.id,
+      ...errorFields(error),
+    });
+    return { reachable: false, name, probeLease: null, sharedProbe: false };
   }
-  if (admission.allowed) return { reachable: true, probeLease: admission.probeLease };
+  if (!admission.allowed) throw refusal(admission);
+  const gate = { reachable: true, name, probeLease: admission.probeLease, sharedProbe: false };
+  if (persona.workspaceId !== null) return gate;
+
+  const rule = deps.config.rateLimits.CHAT_PERSONA_GLOBAL;
+  const probe = admission.probeLease !== null;
+  let shared: SharedAdmission;
+  try {
+    shared = await gateNamed(deps, persona.id).admitShared(rule, {
+      restricted: isRestrictedWorkspace(caller),
+      restrictedLimit: Math.floor(rule.limit / 2),
+      probe,
+      probeSeconds: deps.config.BREAKER_OPEN_SECONDS,
+    });
+  } catch (error) {
+    deps.log.error("shared persona gate unavailable; failing open", {
+      personaId: persona.id,
+      ...errorFields(error),
+    });
+    return gate;
+  }
+  if (shared.allowed) return { ...gate, sharedProbe: probe };
+  await gateNamed(deps, name)
+    .release(admission.at, admission.probeLease)
+    .catch((error: unknown) =>
+      deps.log.error("persona gate release failed", { personaId: persona.id, ...errorFields(error) }),
+    );
+  throw refusal(shared);
+}
+
+function refusal(admission: { reason: "RATE_LIMITED" | "BREAKER_OPEN"; retryAfterSeconds: number }) {
   const headers = { "Retry-After": String(admission.retryAfterSeconds) };
   if (admission.reason === "RATE_LIMITED") {
-    throw new ApiError(
+    return new ApiError(
       "RATE_LIMITED",
       `This persona is receiving too many messages. Retry in ${admission.retryAfterSeconds} seconds.`,
       { headers },
     );
   }
-  throw new ApiError(
+  return new ApiError(
     "PERSONA_UNAVAILABLE",
     `This persona is paused after repeated failures. Retry in ${admission.retryAfterSeconds} seconds.`,
     { headers },
@@ -50,28 +115,46 @@ export async function admit(deps: Deps, caller: { userId: string }, personaId: s
 }
 
 /**
- * Reports the outcome to the PersonaGate and mirrors its `openUntil` into personas.breaker_open_until (only
- * when it differs from what was read, so the common path writes nothing). Errors are logged, not thrown:
- * a lost report only delays the breaker; a lost probe lease expires by alarm.
+ * Reports the outcome to the PersonaGate that admitted the chat (and a shared probe's to the shared gate),
+ * and mirrors the gate's `openUntil` for lists and health — into personas.breaker_open_until for a workspace
+ * persona, into persona_breakers (this workspace's row) for a global one — only when it differs from what
+ * was read (`persona.breakerOpenUntil` is the caller's workspace's view, see findVisiblePersona), so the
+ * common path writes nothing. Errors are logged, not thrown: a lost report only delays the breaker; a lost
+ * probe lease expires by alarm.
  */
 export async function reportToGate(
   deps: Deps,
   persona: Persona,
+  workspaceId: string,
   success: boolean,
   gate: Gate,
 ): Promise<void> {
   if (!gate.reachable) return;
   try {
-    const status = await personaGate(deps, persona.id).report(
-      { success, probeLease: gate.probeLease },
-      deps.config.BREAKER_OPEN_SECONDS,
-    );
+    const [status] = await Promise.all([
+      gateNamed(deps, gate.name).report(
+        { success, probeLease: gate.probeLease },
+        deps.config.BREAKER_OPEN_SECONDS,
+      ),
+      gate.sharedProbe ? gateNamed(deps, persona.id).reportSharedProbe(success) : undefined,
+    ]);
     const openUntil = status.openUntil ? new Date(status.openUntil) : null;
-    if ((persona.breakerOpenUntil?.getTime() ?? null) !== (openUntil?.getTime() ?? null)) {
-      // Raw SQL on purpose: the mirror is bookkeeping, not an edit (updated_at stays).
+    if ((persona.breakerOpenUntil?.getTime() ?? null) === (openUntil?.getTime() ?? null)) return;
+    const until = openUntil?.toISOString() ?? null;
+    // Raw SQL on purpose: the mirror is bookkeeping, not an edit (updated_at stays).
+    if (persona.workspaceId !== null) {
       await deps.db.execute(
-        sql`UPDATE personas SET breaker_open_until = ${openUntil?.toISOString() ?? null}::timestamptz
-            WHERE id = ${persona.id}`,
+        sql`UPDATE personas SET breaker_open_until = ${until}::timestamptz WHERE id = ${persona.id}`,
+      );
+    } else if (until === null) {
+      await deps.db.execute(
+        sql`DELETE FROM persona_breakers WHERE persona_id = ${persona.id} AND workspace_id = ${workspaceId}`,
+      );
+    } else {
+      await deps.db.execute(
+        sql`INSERT INTO persona_breakers (persona_id, workspace_id, open_until)
+            VALUES (${persona.id}, ${workspaceId}, ${until}::timestamptz)
+            ON CONFLICT (persona_id, workspace_id) DO UPDATE SET open_until = excluded.open_until`,
       );
     }
   } catch (error) {

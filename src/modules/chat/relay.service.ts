@@ -36,8 +36,8 @@ export async function relayTurn(deps: Deps, caller: PendingCaller, turn: Turn): 
   const stored = await deps.db.transaction(async (tx) => {
     const checked = await checkTurn(deps, tx, caller, turn);
     // Nothing outside the database before the session check has passed (it answered in the same flight).
-    await caller.authorized();
-    const gate = await admit(deps, caller, checked.persona.id);
+    const auth = await caller.authorized();
+    const gate = await admit(deps, auth, checked.persona);
     const { chatRunId, statements, messageAt } = checked.statements(tx);
     return { checked, gate, chatRunId, messageAt, last: lastStatements(tx, statements) };
   });
@@ -74,7 +74,7 @@ async function deliverAndRecord(
     const outcome = await callWebhook(deps, persona, stored);
     const [recorded] = await Promise.all([
       recordOutcome(deps, caller, persona, stored, outcome, turn.via),
-      reportToGate(deps, persona, outcome.ok, gate),
+      reportToGate(deps, persona, caller.workspaceId, outcome.ok, gate),
     ]);
     return { outcome, assistant: recorded };
   })();

@@ -38,9 +38,9 @@ export const deletePersona: RouteHandler<typeof routes.deletePersona, AppEnv> = 
 
 export const listDeliveries: RouteHandler<typeof routes.listDeliveries, AppEnv> = async (c) => {
   const personaId = c.req.valid("param").id;
-  const page = await readAfterAuth(c, (caller) =>
+  const { gateName, ...page } = await readAfterAuth(c, (caller) =>
     personas.listDeliveries(depsFrom(c), caller, personaId, c.req.valid("query")),
   );
   // After the check (readAfterAuth returned) and the 404: the gate is asked only for a caller allowed to.
-  return c.json({ breaker: await personas.personaBreaker(depsFrom(c), personaId), ...page }, 200);
+  return c.json({ breaker: await personas.personaBreaker(depsFrom(c), gateName), ...page }, 200);
 };

@@ -12,6 +12,7 @@ import { isUuid, newId } from "../../core/ids";
 import { checkOutboundUrl, type OutboundUrlPolicy } from "../../core/outbound-url";
 import { type DbOrTx, lastStatements } from "../../db/client";
 import { newestFirst } from "../../db/order";
+import { rowDate } from "../../db/raw";
 import { chatRuns, type Persona, personaFavourites, personas, workspaces } from "../../db/schema";
 import type { Config } from "../../env";
 import type { AuthContext, PendingCaller } from "../../middleware/auth";
@@ -57,12 +58,20 @@ export async function findVisiblePersona(
 ): Promise<Persona | null> {
   if (typeof personaId === "string" && !isUuid(personaId)) return null;
   const [row] = await db
-    .select()
+    .select({ persona: personas, workspaceBreaker: workspaceBreakerSql(workspaceId) })
     .from(personas)
     .where(and(eq(personas.id, personaId), visibleTo(workspaceId)))
     .limit(1);
-  return row ?? null;
+  if (!row) return null;
+  // The breaker as this workspace sees it: a global persona has one per workspace (relay-gate.ts).
+  if (row.persona.workspaceId !== null) return row.persona;
+  return { ...row.persona, breakerOpenUntil: row.workspaceBreaker ? rowDate(row.workspaceBreaker) : null };
 }
+
+/** A global persona's breaker mirror for one workspace (persona_breakers), or NULL. */
+const workspaceBreakerSql = (workspaceId: string) =>
+  sql<Date | string | null>`(SELECT b.open_until FROM persona_breakers b
+    WHERE b.persona_id = ${personas.id} AND b.workspace_id = ${workspaceId}::uuid)`;
 
 // --- DTOs ---------------------------------------------------------------------------------------------------
 
@@ -86,8 +95,14 @@ const publicColumns = {
 };
 type PublicPersona = { [K in keyof typeof publicColumns]: Persona[K] };
 
-/** `isAvailable` reads the breaker mirror (the PersonaGate DO stays authoritative for admission). */
-const isAvailableSql = sql<boolean>`(${personas.breakerOpenUntil} IS NULL OR ${personas.breakerOpenUntil} <= now())`;
+/**
+ * `isAvailable` reads the breaker mirror (the PersonaGate DO stays authoritative for admission): the
+ * persona's own for a workspace persona, the caller's workspace's row for a global one.
+ */
+const isAvailableSql = (workspaceId: string) =>
+  sql<boolean>`(CASE WHEN ${personas.workspaceId} IS NULL
+    THEN coalesce(${workspaceBreakerSql(workspaceId)} <= now(), true)
+    ELSE (${personas.breakerOpenUntil} IS NULL OR ${personas.breakerOpenUntil} <= now()) END)`;
 
 export function toPersonaDto(
   row: PublicPersona,
@@ -137,7 +152,7 @@ export async function listPersonas(
     .select({
       ...publicColumns,
       isFavourite: sql<boolean>`(${personaFavourites.userId} IS NOT NULL)`,
-      isAvailable: isAvailableSql,
+      isAvailable: isAvailableSql(caller.workspaceId),
     })
     .from(personas);
   const rows = await (favouritesOnly
@@ -169,7 +184,7 @@ function personaDtoRow(db: DbOrTx, caller: Pick<Caller, "userId" | "workspaceId"
     .select({
       ...publicColumns,
       isFavourite: sql<boolean>`(${personaFavourites.userId} IS NOT NULL)`,
-      isAvailable: isAvailableSql,
+      isAvailable: isAvailableSql(caller.workspaceId),
     })
     .from(personas)
     .leftJoin(
@@ -240,26 +255,25 @@ function checkedWebhookUrl(config: Config, url: string): string {
   return check.url.toString();
 }
 
-/** A slug from a name: ASCII letters and digits joined by hyphens ("Ünïcode Coach!" → "unicode-coach"). */
 /**
- * Moves every persona of a personal workspace whose user is moving into `to` (accept-invitation): their
- * conversations move too and keep pointing at them. A slug the target already uses gets the persona id's
- * first 8 hex digits appended (still a valid slug, at most 63 characters). The target's MAX_WORKSPACE_PERSONAS
- * applies to creating personas only, so a move may leave it above the cap. Returns how many moved.
+ * Moves every persona of a personal workspace whose user is moving into `to` (accept-invitation), so that
+ * their conversations keep pointing at them — deactivated: their webhooks are the invitee's, chosen where the
+ * invitee was ADMIN, and the new workspace's admins never vetted them; an active one would let any member of
+ * the company relay chats to them (an exfiltration channel looking like a company persona). Inactive, they
+ * are in no catalogue and take no chat, while the moved conversations stay readable. Their slugs get the
+ * persona id appended (`<first 30>-<32 hex>`, collision-free), so they never block a slug the workspace's
+ * admins want. Returns how many moved.
  */
 export async function movePersonas(tx: DbOrTx, from: string, to: string): Promise<number> {
   const moved = await tx.execute(sql`
     UPDATE personas p
-       SET workspace_id = ${to}::uuid,
-           slug = CASE
-             WHEN EXISTS (SELECT 1 FROM personas t WHERE t.workspace_id = ${to}::uuid AND t.slug = p.slug)
-             THEN left(p.slug, 54) || '-' || left(replace(p.id::text, '-', ''), 8)
-             ELSE p.slug
-           END
+       SET workspace_id = ${to}::uuid, is_active = false,
+           slug = left(p.slug, 30) || '-' || replace(p.id::text, '-', '')
      WHERE p.workspace_id = ${from}::uuid`);
   return moved.rowCount ?? 0;
 }
 
+/** A slug from a name: ASCII letters and digits joined by hyphens ("Ünïcode Coach!" → "unicode-coach"). */
 export function slugify(name: string): string {
   const slug = name
     .normalize("NFKD")
@@ -527,14 +541,21 @@ export async function deactivatePersona(deps: Deps, caller: Manager, personaId: 
 // --- deliveries ---------------------------------------------------------------------------------------------
 
 /**
- * The breaker as the persona's PersonaGate sees it now. Asking settles the gate's state (a write in the
- * object), so only for a visible persona and an authorised caller.
+ * The breaker of a gate (`personaGateName`: the caller's workspace's view) as it is now. Asking settles the
+ * gate's state (a write in the object), so only for a visible persona and an authorised caller.
  */
-export function personaBreaker(
-  deps: Pick<Deps, "env">,
-  personaId: string,
-): Promise<DeliveriesDto["breaker"]> {
-  return deps.env.PERSONA_GATE.get(deps.env.PERSONA_GATE.idFromName(personaId)).status();
+export function personaBreaker(deps: Pick<Deps, "env">, gateName: string): Promise<DeliveriesDto["breaker"]> {
+  return deps.env.PERSONA_GATE.get(deps.env.PERSONA_GATE.idFromName(gateName)).status();
+}
+
+/**
+ * The PersonaGate that admits a workspace's chats with this persona: the persona's own for a workspace
+ * persona; for a global persona (shared by every tenant) one per (persona, workspace), so that one tenant's
+ * traffic or failures neither use up nor open another's (issue 16). The persona's own instance is then its
+ * shared gate (chat/relay-gate.ts).
+ */
+export function personaGateName(persona: Pick<Persona, "id" | "workspaceId">, workspaceId: string): string {
+  return persona.workspaceId === null ? `${persona.id}:${workspaceId}` : persona.id;
 }
 
 /**
@@ -547,7 +568,7 @@ export async function listDeliveries(
   caller: Pick<Caller, "workspaceId">,
   personaId: string,
   query: { limit: number; cursor?: string },
-): Promise<Omit<DeliveriesDto, "breaker">> {
+): Promise<Omit<DeliveriesDto, "breaker"> & { gateName: string }> {
   const conditions: SQL[] = [eq(chatRuns.personaId, personaId), eq(chatRuns.workspaceId, caller.workspaceId)];
   if (query.cursor) {
     const after = decodeCursor(query.cursor, { key: "timestamp" });
@@ -573,6 +594,7 @@ export async function listDeliveries(
   if (!visible) throw notFound();
   const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ k: last.cursorAt, i: last.run.id }));
   return {
+    gateName: personaGateName(visible, caller.workspaceId),
     items: page.map(({ run }) => ({
       id: run.id,
       conversationId: run.conversationId,

@@ -7,7 +7,7 @@ import { webhooksHealth as health } from "./webhooks.service";
 
 export const webhooksHealth: RouteHandler<typeof routes.webhooksHealth, AppEnv> = async (c) => {
   c.header("Cache-Control", "no-store");
-  return c.json(await health(depsFrom(c)), 200);
+  return c.json(await health(depsFrom(c), c.get("auth")?.workspaceId), 200);
 };
 
 export const updateTraits: RouteHandler<typeof routes.updateTraits, AppEnv> = async (c) => {

@@ -19,10 +19,16 @@ export const webhooksHealth = createRoute({
   tags: ["Webhooks"],
   operationId: "getWebhooksHealth",
   summary: "Persona webhook health",
-  description: "Counts only: how many personas have an open circuit breaker. Public.",
+  description:
+    "Counts only: how many personas have an open circuit breaker. Public. With a bearer token it is the " +
+    "caller's workspace's view: its own personas, and the global personas as its workspace sees them (a " +
+    "global persona has one breaker per workspace, so one tenant's failures do not mark it down for all). " +
+    "Without one it counts the workspace personas' breakers of every workspace, and no global persona.",
+  security: [{} as Record<string, string[]>, { bearerAuth: [] }],
+  middleware: [optionalBearer] as const,
   responses: {
     200: { description: "Counts", content: json(WebhooksHealthSchema) },
-    ...errorResponses("DATABASE_UNAVAILABLE"),
+    ...errorResponses("UNAUTHENTICATED", "RATE_LIMITED", "DATABASE_UNAVAILABLE"),
   },
 });
 

@@ -24,7 +24,8 @@ const ADMIN_ERRORS = [...AUTHENTICATED_ERRORS, "NOT_FOUND", "FORBIDDEN"] as cons
 
 const MOVE_RULES =
   "move: it joins the inviting workspace with the invited role, taking what it owns along — conversations " +
-  "(SHARED ones become PRIVATE and lose their share links), attachments, favourites and its personas — and " +
+  "(SHARED ones become PRIVATE and lose their share links), attachments, favourites, and its personas " +
+  "(deactivated: their webhooks were never vetted by the new workspace's admins) — and " +
   "the emptied personal workspace is deleted. Anyone else is 409 ALREADY_IN_WORKSPACE. The response carries " +
   "a new access token for the same session (the refresh token keeps working; the previous access token does " +
   "not).";

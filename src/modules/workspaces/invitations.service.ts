@@ -25,7 +25,7 @@ import type { AuthContext } from "../../middleware/auth";
 import { auditInsertFrom, recordAudit } from "../audit/audit.service";
 import { signAccessToken } from "../auth/access-token";
 import { type InvitationMatch, takeOpenInvitation } from "../auth/workspace-assignment.service";
-import { privatiseForMove } from "../conversations/store/lifecycle";
+import { privatiseMovedConversations } from "../conversations/store/lifecycle";
 import { movePersonas } from "../personas/personas.service";
 import { moveAvatar } from "../users/avatar.service";
 import type { InvitationDto, InviteMemberInput } from "./invitations.schemas";
@@ -221,7 +221,7 @@ const invalidInvitation = (match: InvitationMatch) =>
  * Moves a signed-in user into the workspace that invited them (API.md POST /api/auth/accept-invitation, and
  * POST /api/users/me/invitations/:id/accept). Only the sole user of a PERSONAL workspace can move, and what
  * they own moves with them (issue 16): conversations with their messages, reactions, attachments, share
- * links and chat runs, their favourites, and the personas they created (renamed on a slug clash). Their
+ * links and chat runs, their favourites, and the personas they created (deactivated, see movePersonas). Their
  * SHARED conversations become PRIVATE and lose their share links: "shared" meant "with nobody else" in a
  * personal workspace, and must not turn into "with the whole company" by accepting. The emptied personal
  * workspace is then deleted (its audit trail and the invitations it sent go with it). Anyone else is 409
@@ -278,7 +278,6 @@ export async function acceptInvitation(deps: Deps, auth: AuthContext, match: Inv
     // The cascading keys are checked at COMMIT: rows reachable by two of them (reactions, attachment links)
     // are half moved in between.
     await tx.execute(sql`SET CONSTRAINTS ALL DEFERRED`);
-    const privatised = await privatiseForMove(tx, current.id);
     const personasMoved = await movePersonas(tx, current.id, target.id);
     // The invitations the user sent from the personal workspace are void with it (and would block the move).
     await tx.delete(invitations).where(eq(invitations.workspaceId, current.id));
@@ -288,6 +287,7 @@ export async function acceptInvitation(deps: Deps, auth: AuthContext, match: Inv
       .where(eq(users.id, auth.userId))
       .returning();
     if (!movedUser) throw new Error("user move returned nothing");
+    const privatised = await privatiseMovedConversations(tx, target.id, auth.userId);
     await tx.delete(workspaces).where(eq(workspaces.id, current.id));
 
     const summary = { ...privatised, personas: personasMoved };

@@ -29,31 +29,35 @@ export const softDeleteConversation = (tx: DbOrTx, workspaceId: string, conversa
     .where(and(eq(conversations.workspaceId, workspaceId), eq(conversations.id, conversationId)));
 
 /**
- * Before a personal workspace's user moves into another workspace (the tree follows by ON UPDATE CASCADE):
- * its SHARED conversations become PRIVATE and every live share link is revoked (a PRIVATE conversation never
- * has live links). Shared in a one-person workspace meant shared with nobody; it must not become shared with
- * the whole new workspace. One statement; returns what it changed, for the move's audit event.
+ * Right after a personal workspace's user moved into another workspace (the tree followed by ON UPDATE
+ * CASCADE), in the same transaction: their SHARED conversations become PRIVATE and every live share link of
+ * theirs is revoked (a PRIVATE conversation never has live links). Shared in a one-person workspace meant
+ * shared with nobody; it must not become shared with the whole new workspace. Run after the move, so a share
+ * committed meanwhile by the same user is caught too. One statement; returns what it changed, for the move's
+ * audit event.
  */
-export async function privatiseForMove(tx: DbOrTx, workspaceId: string) {
+export async function privatiseMovedConversations(tx: DbOrTx, workspaceId: string, ownerId: string) {
   type Counts = { conversations: number; privatised: number; linksRevoked: number };
   const [counts] = await rawRows<Counts>(
     tx,
     sql`
-    WITH links AS (
+    WITH mine AS (
+      SELECT id, visibility FROM conversations
+       WHERE workspace_id = ${workspaceId}::uuid AND owner_id = ${ownerId}::uuid
+    ), links AS (
       UPDATE share_links SET revoked_at = now()
        WHERE workspace_id = ${workspaceId}::uuid AND revoked_at IS NULL
+         AND conversation_id IN (SELECT id FROM mine)
       RETURNING id
     ), privatised AS (
       UPDATE conversations SET visibility = 'PRIVATE'
-       WHERE workspace_id = ${workspaceId}::uuid AND visibility <> 'PRIVATE'
+       WHERE workspace_id = ${workspaceId}::uuid AND owner_id = ${ownerId}::uuid AND visibility <> 'PRIVATE'
       RETURNING id
-    ), moving AS (
-      SELECT count(*)::int AS n FROM conversations WHERE workspace_id = ${workspaceId}::uuid
     )
-    SELECT (SELECT n FROM moving) AS conversations,
+    SELECT (SELECT count(*)::int FROM mine) AS conversations,
            (SELECT count(*)::int FROM privatised) AS privatised,
            (SELECT count(*)::int FROM links) AS "linksRevoked"`,
   );
-  if (!counts) throw new Error("privatiseForMove returned no row");
+  if (!counts) throw new Error("privatiseMovedConversations returned no row");
   return counts;
 }
