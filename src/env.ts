@@ -24,6 +24,7 @@ export const RATE_LIMIT_DEFAULTS = {
   RESET_REQUEST_EMAIL: { limit: 3, windowSeconds: 3600 },
   RESET_IP: { limit: 10, windowSeconds: 3600 },
   SHARE_VIEW_IP: { limit: 60, windowSeconds: 60 },
+  TRAITS_IP: { limit: 60, windowSeconds: 60 },
   CHAT_PERSONA: { limit: 60, windowSeconds: 60 },
   CHAT_PERSONA_GLOBAL: { limit: 600, windowSeconds: 60 },
   CHAT_USER: { limit: 30, windowSeconds: 60 },

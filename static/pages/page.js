@@ -36,7 +36,7 @@
     ACCOUNT_DEACTIVATED: "This account is deactivated. Ask a workspace admin to reactivate it.",
     ACCOUNT_PENDING_DELETION: "This account is scheduled for deletion. You can still cancel the deletion.",
     CONFLICT: "This Google account is already linked to another user.",
-    FORBIDDEN: "Link a Google account that uses the same email address as your account.",
+    FORBIDDEN: "Link a Google account that uses the same email address as your account, verified by Google.",
     NOT_CONFIGURED: "Google sign-in is not available here.",
     RATE_LIMITED: "Too many attempts. Please wait a minute and try again.",
   };

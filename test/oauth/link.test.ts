@@ -48,7 +48,8 @@ describe("POST /api/auth/google/link", () => {
     expect(started.location.searchParams.get("login_hint")).toBe(member.email);
     expect(started.cookie).toMatch(/^oauth_flow=/);
 
-    const linked = await googleLogin(identity, { startUrl: url });
+    // The URL has been used by that start: linking needs a fresh one.
+    const linked = await googleLogin(identity, { startUrl: await linkUrl(accessToken) });
     expect(linked.body.user).toMatchObject({ id: member.id, email: member.email });
     expect((await linkOfSubject(identity.sub))?.userId).toBe(member.id);
     expect((await auditsOf(member.id)).map((e) => [e.eventType, e.data])).toContainEqual([
@@ -62,12 +63,31 @@ describe("POST /api/auth/google/link", () => {
     expect(again.body.user.id).toBe(member.id);
   });
 
-  it("accepts a Google account whose email Google has not verified, when it is the user's own address", async () => {
+  it("refuses a Google account whose email Google has not verified, even the user's own address (FORBIDDEN)", async () => {
+    // Anyone can open a Google account under an address they do not own; linking it would let them in.
     const { member } = await createTenant();
     const identity = googleIdentity({ email: member.email, email_verified: false });
     const { accessToken } = await signIn(member);
-    const res = await googleLogin(identity, { startUrl: await linkUrl(accessToken) });
-    expect(res.body.user.id).toBe(member.id);
+    const finished = await googleSignIn(identity, { startUrl: await linkUrl(accessToken) });
+    expect(finished.location).toBe(`${FRONTEND_CALLBACK}#error=FORBIDDEN`);
+    expect(await linksOf(member.id)).toEqual([]);
+    expect(await linkOfSubject(identity.sub)).toBeUndefined();
+  });
+
+  it("starts one flow per link URL: a forwarded or leaked URL opened in another browser starts nothing", async () => {
+    const { member } = await createTenant();
+    const { accessToken } = await signIn(member);
+    const url = await linkUrl(accessToken);
+    const mine = await startFlow(url);
+    expect(mine.cookie).toMatch(/^oauth_flow=/);
+    const theirs = await startFlow(url);
+    expect(theirs.location.toString()).toBe(`${FRONTEND_CALLBACK}#error=INVALID_TOKEN`);
+    expect(theirs.cookie).toBeNull();
+    // The browser that opened it first finishes the link.
+    const identity = googleIdentity({ email: member.email });
+    const finished = await callback(await authorizeAs(mine.location, identity), mine.cookie);
+    expect(finished.fragment.get("code")).toBeTruthy();
+    expect((await linkOfSubject(identity.sub))?.userId).toBe(member.id);
   });
 
   it("refuses a Google account with another email (FORBIDDEN): a forwarded link URL links nothing", async () => {

@@ -5,10 +5,14 @@ import { auditEvents, personas, workspaces } from "../../src/db/schema";
 import { platformAdmin, signIn } from "../helpers/auth";
 import { withDb } from "../helpers/db";
 import { createTenant, unique } from "../helpers/factories";
-import { api, describeResponse } from "../helpers/request";
+import { api, describeResponse, randomIp } from "../helpers/request";
 import { createPersonaRow, hmacBytes, secretBytes } from "../personas/support";
 
 const TRAITS = "/api/webhooks/traits";
+
+/** POST /api/webhooks/traits from a random client IP (the route allows 60 per minute and IP). */
+const postTraits = (options: Parameters<typeof api>[2] & { headers?: Record<string, string> }) =>
+  api("POST", TRAITS, { ...options, headers: { "CF-Connecting-IP": randomIp(), ...options?.headers } });
 const now = () => Math.floor(Date.now() / 1000);
 
 async function signature(secret: string, id: string, timestamp: number, body: string) {
@@ -30,7 +34,7 @@ async function signedTraits(
     "webhook-timestamp": String(timestamp),
     "webhook-signature": options.signatureHeader ?? (await signature(secret, id, timestamp, body)),
   };
-  return { res: await api("POST", TRAITS, { rawBody: body, headers }), id, timestamp, body, headers };
+  return { res: await postTraits({ rawBody: body, headers }), id, timestamp, body, headers };
 }
 
 async function personaRow(id: string) {
@@ -179,16 +183,14 @@ describe("POST /api/webhooks/traits — Standard Webhooks signature", () => {
     const first = await signedTraits(persona.secret, payload);
     expect(first.res.status, describeResponse(first.res)).toBe(200);
 
-    const replay = await api("POST", TRAITS, { rawBody: first.body, headers: first.headers });
+    const replay = await postTraits({ rawBody: first.body, headers: first.headers });
     expect(replay.status, describeResponse(replay)).toBe(409);
     const resigned = await signedTraits(persona.secret, payload, { id: first.id, timestamp: now() + 1 });
     expect(resigned.res.status, describeResponse(resigned.res)).toBe(409);
     expect((await personaRow(persona.id)).version).toBe(2);
+    // Audited once: later refusals for the same persona within the minute write no row.
     const refused = await audits("WEBHOOK_SIGNATURE_INVALID", persona.id);
-    expect(refused.map((a) => (a.data as any).reason)).toEqual([
-      "replayed-webhook-id",
-      "replayed-webhook-id",
-    ]);
+    expect(refused.map((a) => (a.data as any).reason)).toEqual(["replayed-webhook-id"]);
   });
 
   it("applies exactly one of two concurrent deliveries of the same webhook-id", async () => {
@@ -205,8 +207,8 @@ describe("POST /api/webhooks/traits — Standard Webhooks signature", () => {
       "webhook-signature": await signature(persona.secret, id, timestamp, body),
     };
     const results = await Promise.all([
-      api("POST", TRAITS, { rawBody: body, headers }),
-      api("POST", TRAITS, { rawBody: body, headers }),
+      postTraits({ rawBody: body, headers }),
+      postTraits({ rawBody: body, headers }),
     ]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
     expect((await personaRow(persona.id)).version).toBe(3);
@@ -221,7 +223,7 @@ describe("POST /api/webhooks/traits — Standard Webhooks signature", () => {
     expect(unknown.res.status, describeResponse(unknown.res)).toBe(401);
     const inactive = await signedTraits(persona.secret, { personaId: persona.id, metadata });
     expect(inactive.res.status, describeResponse(inactive.res)).toBe(401);
-    const bare = await api("POST", TRAITS, { body: { personaId: persona.id, metadata } });
+    const bare = await postTraits({ body: { personaId: persona.id, metadata } });
     expect(bare.status, describeResponse(bare)).toBe(401);
     expect(bare.headers.get("WWW-Authenticate")).toBe("Bearer");
   });
@@ -247,7 +249,7 @@ describe("POST /api/webhooks/traits — Standard Webhooks signature", () => {
     ["an unknown metadata field", { personaName: "A", metadata: { about: "x", salary: 1 } }],
     ["an unknown top-level field", { personaName: "A", metadata: { about: "x" }, version: 9 }],
   ])("refuses %s with 400", async (_label, payload) => {
-    const res = await api("POST", TRAITS, { body: payload });
+    const res = await postTraits({ body: payload });
     expect(res.status, describeResponse(res)).toBe(400);
   });
 });
@@ -257,7 +259,7 @@ describe("POST /api/webhooks/traits — bearer", () => {
     const tenant = await createTenant();
     const persona = await createPersonaRow({ workspaceId: tenant.workspace.id, name: `Mine ${unique("n")}` });
     const { accessToken } = await signIn(tenant.admin);
-    const res = await api("POST", TRAITS, {
+    const res = await postTraits({
       token: accessToken,
       body: { personaName: persona.name, metadata: { traits: ["admin-set"] } },
     });
@@ -273,12 +275,12 @@ describe("POST /api/webhooks/traits — bearer", () => {
     const global = await createPersonaRow({ workspaceId: null });
     const { accessToken: memberToken } = await signIn(tenant.member);
     const { accessToken: adminToken } = await signIn(tenant.admin);
-    const member = await api("POST", TRAITS, { token: memberToken, body: { personaId: own.id, metadata } });
+    const member = await postTraits({ token: memberToken, body: { personaId: own.id, metadata } });
     expect(member.status, describeResponse(member)).toBe(403);
-    const admin = await api("POST", TRAITS, { token: adminToken, body: { personaId: global.id, metadata } });
+    const admin = await postTraits({ token: adminToken, body: { personaId: global.id, metadata } });
     expect(admin.status, describeResponse(admin)).toBe(403);
     const { accessToken: platformToken } = await signIn(await platformAdmin());
-    const platform = await api("POST", TRAITS, {
+    const platform = await postTraits({
       token: platformToken,
       body: { personaId: global.id, metadata },
     });
@@ -291,12 +293,12 @@ describe("POST /api/webhooks/traits — bearer", () => {
     const tenant = await createTenant();
     const foreign = await createPersonaRow({ workspaceId: (await createTenant()).workspace.id });
     const { accessToken } = await signIn(tenant.admin);
-    const byId = await api("POST", TRAITS, { token: accessToken, body: { personaId: foreign.id, metadata } });
-    const byName = await api("POST", TRAITS, {
+    const byId = await postTraits({ token: accessToken, body: { personaId: foreign.id, metadata } });
+    const byName = await postTraits({
       token: accessToken,
       body: { personaName: foreign.name, metadata },
     });
-    const random = await api("POST", TRAITS, {
+    const random = await postTraits({
       token: accessToken,
       body: { personaId: crypto.randomUUID(), metadata },
     });
@@ -313,13 +315,13 @@ describe("POST /api/webhooks/traits — bearer", () => {
     const first = await createPersonaRow({ workspaceId: tenant.workspace.id, name });
     await createPersonaRow({ workspaceId: tenant.workspace.id, name: name.toLowerCase() });
     const { accessToken } = await signIn(tenant.admin);
-    const ambiguous = await api("POST", TRAITS, {
+    const ambiguous = await postTraits({
       token: accessToken,
       body: { personaName: name, metadata },
     });
     expect(ambiguous.status, describeResponse(ambiguous)).toBe(409);
     expect(ambiguous.body.code).toBe("AMBIGUOUS_PERSONA");
-    const bySlug = await api("POST", TRAITS, { token: accessToken, body: { slug: first.slug, metadata } });
+    const bySlug = await postTraits({ token: accessToken, body: { slug: first.slug, metadata } });
     expect(bySlug.status, describeResponse(bySlug)).toBe(200);
     expect(bySlug.body.id).toBe(first.id);
   });
@@ -330,7 +332,7 @@ describe("POST /api/webhooks/traits — bearer", () => {
     await createPersonaRow({ workspaceId: null, name });
     const own = await createPersonaRow({ workspaceId: tenant.workspace.id, name });
     const { accessToken } = await signIn(tenant.admin);
-    const res = await api("POST", TRAITS, { token: accessToken, body: { personaName: name, metadata } });
+    const res = await postTraits({ token: accessToken, body: { personaName: name, metadata } });
     expect(res.status, describeResponse(res)).toBe(200);
     expect(res.body.id).toBe(own.id);
   });
@@ -340,7 +342,7 @@ describe("POST /api/webhooks/traits — bearer", () => {
     const body = JSON.stringify({ personaId: persona.id, metadata });
     const id = `msg_${crypto.randomUUID()}`;
     const timestamp = now();
-    const res = await api("POST", TRAITS, {
+    const res = await postTraits({
       rawBody: body,
       headers: {
         Authorization: "Bearer not-a-token",
@@ -352,5 +354,28 @@ describe("POST /api/webhooks/traits — bearer", () => {
     });
     expect(res.status, describeResponse(res)).toBe(401);
     expect((await personaRow(persona.id)).version).toBe(1);
+  });
+});
+
+describe("POST /api/webhooks/traits — abuse limits", () => {
+  it("allows 60 requests per minute and IP, then 429 before any lookup or audit row", async () => {
+    const persona = await createPersonaRow({ workspaceId: (await createTenant()).workspace.id });
+    const ip = randomIp();
+    const bad = { "webhook-id": "msg_x", "webhook-timestamp": String(now()), "webhook-signature": "v1,AAAA" };
+    for (let i = 0; i < 60; i++) {
+      const res = await postTraits({
+        body: { personaId: persona.id, metadata },
+        headers: { ...bad, "webhook-id": `msg_${i}`, "CF-Connecting-IP": ip },
+      });
+      expect(res.status, describeResponse(res)).toBe(401);
+    }
+    const refused = await postTraits({
+      body: { personaId: persona.id, metadata },
+      headers: { ...bad, "CF-Connecting-IP": ip },
+    });
+    expect(refused.status, describeResponse(refused)).toBe(429);
+    expect(refused.body.code).toBe("RATE_LIMITED");
+    // Sixty bad signatures within a minute: one audit row for the persona.
+    expect(await audits("WEBHOOK_SIGNATURE_INVALID", persona.id)).toHaveLength(1);
   });
 });

@@ -27,7 +27,14 @@ export const SESSION_METHODS = ["PASSWORD", "GOOGLE"] as const;
 export type SessionMethod = (typeof SESSION_METHODS)[number];
 export const sessionMethod = pgEnum("session_method", SESSION_METHODS);
 
-export const TOKEN_PURPOSES = ["VERIFY_EMAIL", "RESET_PASSWORD", "OAUTH_CODE", "CANCEL_DELETION"] as const;
+export const TOKEN_PURPOSES = [
+  "VERIFY_EMAIL",
+  "RESET_PASSWORD",
+  "OAUTH_CODE",
+  "CANCEL_DELETION",
+  /** A used Google link ticket (its id), so that only the first browser to open the link URL can use it. */
+  "OAUTH_LINK",
+] as const;
 export type TokenPurpose = (typeof TOKEN_PURPOSES)[number];
 export const tokenPurpose = pgEnum("token_purpose", TOKEN_PURPOSES);
 

@@ -68,7 +68,11 @@ export const requestPasswordReset: RouteHandler<typeof routes.requestPasswordRes
   const deps = depsFrom(c);
   const { email } = c.req.valid("json");
   await enforceRateLimit(deps, "RESET_REQUEST_EMAIL", email);
-  await account.requestPasswordReset(deps, email);
+  // Beside the response: only an ACTIVE account has work to do (token, audit, mail), and the answer must not
+  // take longer for it.
+  inBackground(deps, "password reset request", (background) =>
+    account.requestPasswordReset(background, email),
+  );
   return c.json({ message: account.RESET_REQUEST_MESSAGE }, 202);
 };
 

@@ -5,7 +5,7 @@
  * additional-data context, so a ticket can never be replayed as a cookie or the other way round.
  */
 import { z } from "zod";
-import { decrypt, encrypt } from "../../core/crypto";
+import { decrypt, encrypt, randomToken } from "../../core/crypto";
 
 /** The cookie: path-scoped to the Google routes, so no other request ever carries it. */
 export const FLOW_COOKIE = "oauth_flow";
@@ -32,7 +32,9 @@ const FlowState = z.object({
 });
 export type FlowState = z.infer<typeof FlowState>;
 
-const LinkTicket = LinkBinding.extend({ exp: z.number().int() });
+/** `jti` names the ticket once it is used (user_tokens OAUTH_LINK): a link URL starts one flow only. */
+const LinkTicket = LinkBinding.extend({ jti: z.string().min(20), exp: z.number().int() });
+export type OpenedLinkTicket = { binding: LinkBinding; jti: string; expiresAt: Date };
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
@@ -73,12 +75,17 @@ export function sealLinkTicket(key: string, binding: LinkBinding): Promise<strin
   return encrypt(
     key,
     "oauth-state",
-    JSON.stringify({ ...binding, exp: nowSeconds() + LINK_TICKET_TTL_SECONDS }),
+    JSON.stringify({ ...binding, jti: randomToken(), exp: nowSeconds() + LINK_TICKET_TTL_SECONDS }),
     TICKET_CONTEXT,
   );
 }
 
-export async function openLinkTicket(key: string, value: string): Promise<LinkBinding | null> {
+export async function openLinkTicket(key: string, value: string): Promise<OpenedLinkTicket | null> {
   const ticket = await open(LinkTicket, key, value, TICKET_CONTEXT);
-  return ticket ? { userId: ticket.userId, sessionId: ticket.sessionId } : null;
+  if (!ticket) return null;
+  return {
+    binding: { userId: ticket.userId, sessionId: ticket.sessionId },
+    jti: ticket.jti,
+    expiresAt: new Date(ticket.exp * 1000),
+  };
 }

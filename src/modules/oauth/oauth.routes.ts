@@ -64,9 +64,11 @@ export const googleLink = createRoute({
   operationId: "linkGoogleAccount",
   summary: "Start a flow linking a Google account to me",
   description:
-    "Returns a URL to open in the browser; it starts a Google flow bound to this user and session. The Google " +
-    "account must carry this user's email (verified by Google or not, any domain); it ends like a sign-in, " +
-    "with a new session. A Google account already linked to another user is refused (CONFLICT).",
+    "Returns a URL to open in the browser within 2 minutes; it starts one Google flow bound to this user and " +
+    "session, in the first browser that opens it (a second opening ends with `#error=INVALID_TOKEN`). The " +
+    "Google account must carry this user's email, verified by Google (any domain); it ends like a sign-in, " +
+    "with a new session. Another or an unverified email → `#error=FORBIDDEN`; a Google account already linked " +
+    "to another user → CONFLICT.",
   security: bearerSecurity,
   middleware: [requireAuth] as const,
   responses: {

@@ -25,9 +25,13 @@
  *   travels in a URL, and a forwarded or leaked ticket must not be able to attach someone else's Google account
  *   to the ticket owner's user (classic account-linking CSRF: the victim's later Google sign-ins would land in
  *   the attacker's account). With the equality rule a ticket can only link a Google account carrying the
- *   user's own, already verified address; the link flow still admits what the automatic rules refuse — an
- *   address Google is not authoritative for, or one Google has not verified — because the signed-in session
- *   proves the account and the Google sign-in proves the Google account.
+ *   user's own, already verified address, and only one Google has verified (anyone can open a Google account
+ *   under an address they do not own). The link flow still admits what the automatic rules refuse — an
+ *   address Google is not authoritative for — because the signed-in session proves the account and the
+ *   Google sign-in proves the Google account. The ticket starts one flow only (the first browser to open it,
+ *   bound from then on by the flow cookie set on that navigation). A cookie set by the XHR that asks for the
+ *   ticket was considered instead: from a frontend on another site it is a third-party cookie, which
+ *   browsers increasingly drop.
  * - **No token in a URL**: the callback ends with `FRONTEND_URL/oauth/callback#code=<one-time code>` (fragment:
  *   never sent to a server or in a Referer); the code (32 random bytes, SHA-256 stored as OAUTH_CODE, 60 s,
  *   single use) is exchanged for the normal login response. The session starts at the exchange, method GOOGLE,
@@ -61,6 +65,7 @@ import {
 import {
   type FlowState,
   type LinkBinding,
+  type OpenedLinkTicket,
   openFlow,
   openLinkTicket,
   sealFlow,
@@ -117,11 +122,16 @@ export async function startGoogleFlow(deps: Deps, linkTicket: string | undefined
   let link: LinkBinding | undefined;
   let loginHint: string | undefined;
   if (linkTicket !== undefined) {
-    const binding = await openLinkTicket(deps.config.ENCRYPTION_KEY, linkTicket);
-    if (!binding) return { location: frontendCallback(deps.config, { error: "INVALID_TOKEN" }) };
-    const user = await liveLinkUser(deps.db, binding);
+    const ticket = await openLinkTicket(deps.config.ENCRYPTION_KEY, linkTicket);
+    if (!ticket) return { location: frontendCallback(deps.config, { error: "INVALID_TOKEN" }) };
+    const user = await liveLinkUser(deps.db, ticket.binding);
     if (!user) return { location: frontendCallback(deps.config, { error: "UNAUTHENTICATED" }) };
-    link = binding;
+    // The ticket is a URL for 2 minutes: it starts one flow, in the first browser that opens it, which the
+    // flow cookie set on this navigation then binds. A forwarded or leaked URL opened later starts nothing.
+    if (!(await spendLinkTicket(deps, user.id, ticket))) {
+      return { location: frontendCallback(deps.config, { error: "INVALID_TOKEN" }) };
+    }
+    link = ticket.binding;
     loginHint = user.email;
   }
   let discovery: Awaited<ReturnType<typeof loadDiscovery>>;
@@ -141,6 +151,22 @@ export async function startGoogleFlow(deps: Deps, linkTicket: string | undefined
     location: authorizationUrl(discovery, { ...client, ...flow, loginHint }),
     cookie: await sealFlow(deps.config.ENCRYPTION_KEY, flow),
   };
+}
+
+/** Records the ticket as used (user_tokens OAUTH_LINK, by the hash of its id); false when it already was. */
+async function spendLinkTicket(deps: Deps, userId: string, ticket: OpenedLinkTicket): Promise<boolean> {
+  const spent = await deps.db
+    .insert(userTokens)
+    .values({
+      purpose: "OAUTH_LINK",
+      tokenHash: await hashToken(ticket.jti),
+      userId,
+      expiresAt: ticket.expiresAt,
+      usedAt: sql`now()`,
+    })
+    .onConflictDoNothing({ target: userTokens.tokenHash })
+    .returning({ id: userTokens.id });
+  return spent.length === 1;
 }
 
 /** `POST /google/link`: the URL that starts a flow bound to the caller's user and session. */
@@ -307,6 +333,9 @@ async function resolveInTx(
     }
     if (!linked) {
       if (identity.email !== user.email) throw new Refusal("FORBIDDEN", "link_email_mismatch", user);
+      // Anyone can create a Google account under someone else's address without proving it: only an
+      // address Google has verified may be attached to an account here.
+      if (!identity.emailVerified) throw new Refusal("FORBIDDEN", "link_email_not_verified", user);
       await linkAccount(deps, tx, user, identity, { via: "link" });
     }
     return { code: await issueCode(tx, user), mailIds: [] };

@@ -6,8 +6,9 @@
  *   (active personas named by the body, any scope) whose secret verifies the signature, so a sender can only
  *   ever change the persona it holds the secret of, and names shared across workspaces need no extra key.
  *   Timestamp within ±5 minutes; the webhook-id is remembered by the persona's PersonaGate (≥ 10 minutes)
- *   and a second delivery of it is refused. Failures are audited as WEBHOOK_SIGNATURE_INVALID and answer the
- *   same 401 whether or not the name exists (no catalogue probing without a secret).
+ *   and a second delivery of it is refused. Failures are audited as WEBHOOK_SIGNATURE_INVALID (once per
+ *   persona and minute) and answer the same 401 whether or not the name exists (no catalogue probing without
+ *   a secret). The route allows 60 requests per minute and IP (TRAITS_IP) before any lookup.
  * - Bearer: an ADMIN of the persona's workspace, or a platform admin for a global persona. The name is
  *   resolved among the personas the caller may edit: none → 404 (403 if the caller can see one it may not
  *   edit), several → 409 AMBIGUOUS_PERSONA.
@@ -22,7 +23,7 @@ import { isUuid } from "../../core/ids";
 import { errorFields } from "../../core/logger";
 import { type Persona, personas, workspaces } from "../../db/schema";
 import type { AuthContext } from "../../middleware/auth";
-import { recordAudit } from "../audit/audit.service";
+import { auditInsertFrom, recordAudit } from "../audit/audit.service";
 import {
   decodeWebhookSecret,
   isFreshTimestamp,
@@ -80,14 +81,27 @@ export async function updateTraitsSigned(
     code: "UNAUTHENTICATED" | "CONFLICT" = "UNAUTHENTICATED",
   ) => {
     const only = candidates.length === 1 ? candidates[0] : undefined;
-    await recordAudit(deps, deps.db, {
-      type: "WEBHOOK_SIGNATURE_INVALID",
-      workspaceId: only?.workspaceId ?? null,
-      actorType: "WEBHOOK",
-      targetType: only ? "persona" : undefined,
-      targetId: only?.id,
-      data: { via: VIA, reason, webhookId: signed.id.slice(0, 100) },
-    });
+    // One event per persona (or per unnamed target) and minute: a flood of bad signatures must not write a
+    // row per request. The insert is conditional on the last minute having none, in one statement.
+    await deps.db.execute(
+      auditInsertFrom(
+        deps,
+        {
+          type: "WEBHOOK_SIGNATURE_INVALID",
+          workspaceId: only?.workspaceId ?? null,
+          actorType: "WEBHOOK",
+          targetType: only ? "persona" : undefined,
+          targetId: only?.id,
+          data: { via: VIA, reason, webhookId: signed.id.slice(0, 100) },
+        },
+        sql`(SELECT 1) s WHERE NOT EXISTS (
+          SELECT 1 FROM audit_events a
+           WHERE a.workspace_id IS NOT DISTINCT FROM ${only?.workspaceId ?? null}::uuid
+             AND a.event_type = 'WEBHOOK_SIGNATURE_INVALID'
+             AND a.created_at > now() - interval '1 minute'
+             AND a.target_id IS NOT DISTINCT FROM ${only?.id ?? null}::text)`,
+      ),
+    );
     return code === "CONFLICT" ? new ApiError("CONFLICT", detail) : unauthenticated(detail);
   };
 

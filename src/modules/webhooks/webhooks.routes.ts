@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../../core/app-env";
 import { errorResponses } from "../../core/openapi";
 import { requireAuth } from "../../middleware/auth";
+import { rateLimit } from "../../middleware/rate-limit";
 import { TraitsBody, TraitsHeaders, TraitsUpdatedSchema, WebhooksHealthSchema } from "./webhooks.schemas";
 
 const json = <T>(schema: T) => ({ "application/json": { schema } });
@@ -44,10 +45,13 @@ export const updateTraits = createRoute({
     "`whsec_` secret; a webhook-id is accepted once) OR by a bearer token of an ADMIN of the persona's " +
     "workspace (platform admin for a global persona). The persona is named by exactly one of `personaName`, " +
     "`personaId`, `slug`: no editable match → 404, several → 409 AMBIGUOUS_PERSONA. A signed request " +
-    "resolves to the persona whose secret verifies it. Bumps the persona's version.",
+    "resolves to the persona whose secret verifies it. Bumps the persona's version. At most 60 requests per " +
+    "minute and IP (429, before any lookup); failed signatures are audited once per persona and minute.",
   // Bearer, or none (the Standard Webhooks headers below).
   security: [{ bearerAuth: [] }, {} as Record<string, string[]>],
-  middleware: [optionalBearer] as const,
+  // Public: 60 per minute and IP before any persona is looked up (a signed attempt decrypts and HMACs up to
+  // 50 secrets), bearer or not.
+  middleware: [rateLimit("TRAITS_IP", (c) => c.var.clientIp), optionalBearer] as const,
   request: {
     headers: TraitsHeaders,
     body: { required: true, content: json(TraitsBody) },
