@@ -18,6 +18,7 @@ import {
 } from "../../src/db/schema";
 import { signIn } from "../helpers/auth";
 import { withDb } from "../helpers/db";
+import { eventually } from "../helpers/eventually";
 import { createUser, DEFAULT_PASSWORD, unique } from "../helpers/factories";
 import { tokenFromMail, waitForMails } from "../helpers/mail";
 import { api, describeResponse, randomIp } from "../helpers/request";
@@ -38,6 +39,10 @@ import {
 const invitePath = (workspaceId: string) => `/api/workspaces/${workspaceId}/members`;
 const invitationsPath = (workspaceId: string) => `/api/workspaces/${workspaceId}/invitations`;
 const ACCEPT = "/api/auth/accept-invitation";
+
+/** A registration without a live invitation is stored beside its response: wait for its row. */
+const userByEmailEventually = (email: string) =>
+  eventually(() => withDb(async (db) => (await db.select().from(users).where(eq(users.email, email)))[0]));
 
 const register = (body: Record<string, unknown>) =>
   api("POST", "/api/auth/register", { body, headers: { "CF-Connecting-IP": randomIp() } });
@@ -167,7 +172,7 @@ describe("POST /api/workspaces/{id}/members", () => {
 
     // The first link proves nothing any more: that registration waits for email verification.
     await register({ email, password: DEFAULT_PASSWORD, inviteToken: first.token });
-    const user = await withDb(async (db) => (await db.select().from(users).where(eq(users.email, email)))[0]);
+    const user = await userByEmailEventually(email);
     expect(user).toMatchObject({ status: "PENDING_VERIFY", workspaceId: null });
     await register({ email, password: DEFAULT_PASSWORD, inviteToken: second.token });
     expect(await userRow(user?.id as string)).toMatchObject({
@@ -267,7 +272,7 @@ describe("DELETE /api/workspaces/{id}/invitations/{invitationId}", () => {
     });
 
     await register({ email, password: DEFAULT_PASSWORD, inviteToken: token });
-    const user = await withDb(async (db) => (await db.select().from(users).where(eq(users.email, email)))[0]);
+    const user = await userByEmailEventually(email);
     expect(user).toMatchObject({ status: "PENDING_VERIFY", workspaceId: null });
 
     const again = await as(tenant.adminToken).delete(
@@ -535,7 +540,7 @@ describe("POST /api/auth/accept-invitation", () => {
     const email = `${unique("late")}@${unique("d")}.test`;
     const { token } = await insertInvitation(inviting, email, { expiresAt: new Date(Date.now() - 1000) });
     await register({ email, password: DEFAULT_PASSWORD, inviteToken: token });
-    const user = await withDb(async (db) => (await db.select().from(users).where(eq(users.email, email)))[0]);
+    const user = await userByEmailEventually(email);
     expect(user).toMatchObject({ status: "PENDING_VERIFY", workspaceId: null });
   });
 

@@ -14,7 +14,12 @@ export const register: RouteHandler<typeof routes.register, AppEnv> = async (c) 
   const input = c.req.valid("json");
   // Keyed by the HMAC of the address whatever its state, so a 429 tells nothing about it.
   await enforceRateLimit(deps, "REGISTER_EMAIL", input.email);
-  await registration.register(deps, input);
+  const prepared = await registration.prepareRegistration(deps, input);
+  // Holding a live invitation token for this address proves the mailbox: its account is active before the
+  // answer, so that login works at once. Everything else is stored beside the response: a new, a pending and
+  // a verified address take different numbers of round trips, and the answer must not tell them apart.
+  if (prepared.invited) await registration.register(deps, prepared);
+  else inBackground(deps, "registration", (background) => registration.register(background, prepared));
   return c.json({ message: registration.REGISTER_MESSAGE }, 202);
 };
 

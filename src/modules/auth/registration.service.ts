@@ -19,7 +19,12 @@ import { toSignedUserDto } from "../users/users.service";
 import type { RegisterInput } from "./auth.schemas";
 import { checkPassword, refuseAttempt } from "./credentials";
 import { expiresIn, issueUserToken, voidUserTokens } from "./user-tokens";
-import { type Assignment, assignWorkspace, takeOpenInvitation } from "./workspace-assignment.service";
+import {
+  type Assignment,
+  assignWorkspace,
+  isLiveInvitation,
+  takeOpenInvitation,
+} from "./workspace-assignment.service";
 
 /** CONFIG.md "Lifetimes": verification link 24 h. */
 export const VERIFY_EMAIL_TTL_SECONDS = 24 * 3600;
@@ -31,18 +36,38 @@ export const RESEND_MESSAGE = "If this address is waiting for verification, we h
 /** Thrown inside the transaction when a concurrent registration inserted the same email first. */
 class EmailTakenConcurrently extends Error {}
 
+/** A registration checked and hashed, ready to store: what the answer may depend on, and nothing more. */
+export type PreparedRegistration = {
+  input: RegisterInput;
+  passwordHash: string;
+  inviteHash: string | undefined;
+  /** The request holds a live invitation token for this very address (it proves the mailbox). */
+  invited: boolean;
+};
+
 /**
- * Registers or re-registers an email. Existing verified accounts change nothing and get a "someone tried to
- * register" mail; a PENDING_VERIFY account takes the new password and name and a fresh link (earlier links
- * are deleted: the latest registration wins); a valid `inviteToken` for this email activates the account in
- * the inviting workspace at once.
+ * The part of a registration that happens before the answer, the same for every address: the password policy
+ * (a weak password is refused for every address alike), the argon2 hash, and — with an `inviteToken` — one
+ * read of whether it is a live invitation for this address (it never looks at users).
  */
-export async function register(deps: Deps, input: RegisterInput): Promise<void> {
+export async function prepareRegistration(deps: Deps, input: RegisterInput): Promise<PreparedRegistration> {
   await assertAcceptablePassword(deps, input.password, { email: input.email, name: input.name });
   // Hashed for every address, so an existing account answers no faster than a new one.
   const passwordHash = await hashPassword(input.password);
   const inviteHash = input.inviteToken ? await hashToken(input.inviteToken) : undefined;
+  const invited = inviteHash ? await isLiveInvitation(deps.db, input.email, inviteHash) : false;
+  return { input, passwordHash, inviteHash, invited };
+}
 
+/**
+ * Registers or re-registers an email. Existing verified accounts change nothing and get a "someone tried to
+ * register" mail; a PENDING_VERIFY account takes the new password and name and a fresh link (earlier links
+ * are deleted: the latest registration wins); a valid `inviteToken` for this email activates the account in
+ * the inviting workspace at once. The caller runs it beside the response unless the request is `invited`:
+ * the three paths take different numbers of round trips, which must not tell an account's state.
+ */
+export async function register(deps: Deps, prepared: PreparedRegistration): Promise<void> {
+  const { input, passwordHash, inviteHash } = prepared;
   let emailIds: string[] = [];
   for (let attempt = 1; ; attempt++) {
     try {

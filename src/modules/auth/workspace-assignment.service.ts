@@ -9,7 +9,7 @@
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import publicMailDomains from "email-providers/all.json";
-import type { Transaction } from "../../db/client";
+import type { DbOrTx, Transaction } from "../../db/client";
 import { invitations, type UserRole, users, workspaces } from "../../db/schema";
 
 export type Assignment = {
@@ -114,6 +114,23 @@ async function createPersonal(
     via,
     workspaceCreated: true,
   };
+}
+
+/** Whether this token names an open, unexpired invitation for this email (a read only; nothing is taken). */
+export async function isLiveInvitation(db: DbOrTx, email: string, tokenHash: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: invitations.id })
+    .from(invitations)
+    .where(
+      and(
+        eq(invitations.tokenHash, tokenHash),
+        eq(invitations.email, email),
+        isNull(invitations.acceptedAt),
+        isNull(invitations.revokedAt),
+        gt(invitations.expiresAt, sql`now()`),
+      ),
+    );
+  return row !== undefined;
 }
 
 /** How an invitation is named when it is taken: by its mailed token, or by id from the invitee's list. */
