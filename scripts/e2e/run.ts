@@ -473,6 +473,37 @@ async function main() {
     },
   );
 
+  await check(
+    "browser: verify-email from the mailed link asks for the password, then activates",
+    async () => {
+      const email = `ada.e2e.${Date.now()}@lovelace.example`;
+      const password = "Analytical-Engine-1843!";
+      await validate(
+        "POST",
+        "/api/auth/register",
+        await api("POST", "/api/auth/register", { email, password, name: "Ada" }),
+      );
+      const mail = await mailTo(email, /confirm|verify/i);
+      const link = mail.links.find((l) => l.includes("/verify-email"));
+      assert(link, `no verify-email link in ${mail.links.join(", ")}`);
+      await page.goto(link);
+      // The page first asks (GET, which changes nothing) for whom the link is: the address, masked.
+      await page.locator("#for-email:not([hidden])").waitFor({ timeout: 15_000 });
+      const shown = await page.locator("#for-email").textContent();
+      assert(shown?.includes("a***@lovelace.example"), `masked address not shown: ${shown}`);
+      // A wrong password is refused and the link stays usable.
+      await page.locator("#password").fill("Not-My-Password-2026!");
+      await page.locator("#form button[type=submit]").click();
+      await page.locator("#result.error").waitFor({ timeout: 15_000 });
+      await page.locator("#password").fill(password);
+      await page.locator("#form button[type=submit]").click();
+      await page.locator("#result.ok").waitFor({ timeout: 15_000 });
+      await page.screenshot({ path: join(out, "verify-email.png") });
+      const login = await api("POST", "/api/auth/login", { email, password });
+      assert(login.status === 200, `login after verifying: ${login.status}`);
+    },
+  );
+
   await check("browser: no page script errors", async () => {
     assert(consoleErrors.length === 0, consoleErrors.join("\n"));
   });
