@@ -53,7 +53,8 @@ const SCHEMA = [
   // and the probe slot that all of its workspaces' breakers share.
   "CREATE TABLE IF NOT EXISTS shared_chats (at INTEGER NOT NULL, restricted INTEGER NOT NULL)",
   "CREATE INDEX IF NOT EXISTS shared_chats_at ON shared_chats (at)",
-  "CREATE TABLE IF NOT EXISTS shared_probe (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER NOT NULL)",
+  `CREATE TABLE IF NOT EXISTS shared_probe (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER NOT NULL,
+     lease TEXT NOT NULL)`,
 ];
 
 const secondsUntil = (at: number, now: number) => Math.max(1, Math.ceil((at - now) / 1000));
@@ -147,18 +148,25 @@ export class PersonaGate extends DurableObject<Env> {
   /**
    * The shared gate of a global persona (this instance is named by the persona id alone). Counts one chat
    * against the global window, where restricted workspaces (PERSONAL or without a verified domain) together
-   * get at most `restrictedLimit` of `rule.limit`; and, for a chat that is a workspace breaker's probe, takes
-   * the one probe slot: a dead webhook is probed at most once per `probeSeconds` in total, however many
-   * workspaces' breakers are half open. Nothing is recorded for a refused chat.
+   * get at most `restrictedLimit` of `rule.limit`; and, for a chat that is a workspace breaker's probe
+   * (`probeLease`), takes the one probe slot: a dead webhook is probed at most once per cooldown in total,
+   * however many workspaces' breakers are half open. The slot is held for the probe's lease while it is in
+   * flight, and for the cooldown only when the probe found the webhook down (`reportSharedProbe`). Nothing is
+   * recorded for a refused chat.
    */
   async admitShared(
     rule: RateLimitRule,
-    options: { restricted: boolean; restrictedLimit: number; probe: boolean; probeSeconds: number },
+    options: {
+      restricted: boolean;
+      restrictedLimit: number;
+      probeLease: string | null;
+      leaseSeconds: number;
+    },
   ): Promise<SharedAdmission> {
     this.ensureSchema();
     const sql = this.ctx.storage.sql;
     const now = Date.now();
-    if (options.probe) {
+    if (options.probeLease) {
       const slot = sql.exec<{ until: number }>("SELECT until FROM shared_probe WHERE id = 1").toArray()[0];
       if (slot && slot.until > now) {
         return { allowed: false, reason: "BREAKER_OPEN", retryAfterSeconds: secondsUntil(slot.until, now) };
@@ -187,31 +195,51 @@ export class PersonaGate extends DurableObject<Env> {
       };
     }
     sql.exec("INSERT INTO shared_chats (at, restricted) VALUES (?, ?)", now, options.restricted ? 1 : 0);
-    if (options.probe) {
+    if (options.probeLease) {
       sql.exec(
-        "INSERT INTO shared_probe (id, until) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET until = excluded.until",
-        now + options.probeSeconds * 1000,
+        `INSERT INTO shared_probe (id, until, lease) VALUES (1, ?, ?)
+           ON CONFLICT (id) DO UPDATE SET until = excluded.until, lease = excluded.lease`,
+        now + options.leaseSeconds * 1000,
+        options.probeLease,
       );
     }
     await this.scheduleAlarm();
     return { allowed: true, at: now };
   }
 
-  /** A shared probe's outcome: success frees the slot at once (the webhook answers again); failure keeps it. */
-  async reportSharedProbe(success: boolean): Promise<void> {
+  /**
+   * A shared probe's outcome, by its lease (a late report of an older probe changes nothing). The webhook
+   * down (no answer, 5xx, 429) keeps the slot for the cooldown: no workspace probes again before it ends.
+   * Any other outcome — success, or an answer that only this chat's content may have caused — frees it, so
+   * one tenant's failing payloads cannot hold back every other tenant's recovery.
+   */
+  async reportSharedProbe(outcome: {
+    lease: string;
+    webhookDown: boolean;
+    cooldownSeconds: number;
+  }): Promise<void> {
     this.ensureSchema();
-    if (success) this.ctx.storage.sql.exec("DELETE FROM shared_probe WHERE id = 1");
+    const sql = this.ctx.storage.sql;
+    if (outcome.webhookDown) {
+      sql.exec(
+        "UPDATE shared_probe SET until = ? WHERE id = 1 AND lease = ?",
+        Date.now() + outcome.cooldownSeconds * 1000,
+        outcome.lease,
+      );
+    } else {
+      sql.exec("DELETE FROM shared_probe WHERE id = 1 AND lease = ?", outcome.lease);
+    }
   }
 
-  /** Gives back a shared admission that a later step refused (its chat leaves the global window). */
-  async releaseShared(admittedAt: number, probe: boolean): Promise<void> {
+  /** Gives back a shared admission that was not relayed (its chat leaves the window, its slot is freed). */
+  async releaseShared(admittedAt: number, probeLease: string | null): Promise<void> {
     this.ensureSchema();
     const sql = this.ctx.storage.sql;
     sql.exec(
       "DELETE FROM shared_chats WHERE rowid = (SELECT rowid FROM shared_chats WHERE at = ? LIMIT 1)",
       admittedAt,
     );
-    if (probe) sql.exec("DELETE FROM shared_probe WHERE id = 1");
+    if (probeLease) sql.exec("DELETE FROM shared_probe WHERE id = 1 AND lease = ?", probeLease);
   }
 
   /**

@@ -124,21 +124,30 @@ describe("global personas: per-workspace window and breaker", () => {
     await failFiveTimes(b.token, persona);
     await coolDown(persona.id, a.workspaceId);
     await coolDown(persona.id, b.workspaceId);
-    await scriptWebhook(persona.path, [{ kind: "status", status: 400 }]);
+    const slot = () =>
+      runInDurableObject(gateOf(persona.id), async (_instance, state) =>
+        state.storage.sql.exec<{ until: number }>("SELECT until FROM shared_probe").toArray(),
+      );
 
-    const probe = await say(a.token, persona.id);
-    expect(probe.status, probe.text).toBe(502);
+    // A's probe finds the webhook down (no answer before the deadline): the slot is held for the cooldown.
+    await scriptWebhook(persona.path, [{ kind: "hang" }]);
+    const probe = await say(a.token, persona.id, { WEBHOOK_TIMEOUT_MS: "1000" });
+    expect(probe.status, probe.text).toBe(504);
+    expect((await slot())[0]?.until ?? 0).toBeGreaterThan(Date.now() + 250_000);
     const second = await say(b.token, persona.id);
     expect(second.status, second.text).toBe(503);
     expect(Number(second.headers.get("Retry-After"))).toBeGreaterThan(200);
     expect(await webhookRequests(persona.path)).toHaveLength(11);
 
-    // A successful probe frees the slot at once: the webhook answers again.
+    // Once the cooldown is over, B probes. A 4xx is an answer (this chat's content may have caused it): the
+    // webhook is up, so the slot is freed at once rather than held against every other workspace.
     await runInDurableObject(gateOf(persona.id), async (_instance, state) => {
-      state.storage.sql.exec("DELETE FROM shared_probe");
+      state.storage.sql.exec("UPDATE shared_probe SET until = ?", Date.now() - 1000);
     });
-    await scriptWebhook(persona.path, [{ kind: "echo" }]);
-    const recovered = await say(b.token, persona.id);
-    expect(recovered.status, recovered.text).toBe(200);
+    await scriptWebhook(persona.path, [{ kind: "status", status: 400 }]);
+    const answered = await say(b.token, persona.id);
+    expect(answered.status, answered.text).toBe(502);
+    expect(await webhookRequests(persona.path)).toHaveLength(12);
+    expect(await slot()).toEqual([]);
   });
 });

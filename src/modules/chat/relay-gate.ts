@@ -13,6 +13,7 @@ import type { Persona } from "../../db/schema";
 import type { Admission, SharedAdmission } from "../../durable-objects/persona-gate";
 import type { AuthContext } from "../../middleware/auth";
 import { personaGateName } from "../personas/personas.service";
+import type { DeliveryOutcome, RelayErrorClass } from "./webhook-client";
 
 /** A probe lease outlives the relay's deadline plus the bookkeeping's waitUntil allowance. */
 const PROBE_LEASE_MARGIN_SECONDS = 30;
@@ -25,6 +26,10 @@ export type Gate = {
   reachable: boolean;
   name: string;
   probeLease: string | null;
+  /** When the workspace gate counted the chat (names it for `releaseGate`); null when it failed open. */
+  admittedAt: number | null;
+  /** Global personas: when the shared gate counted it; null otherwise (or when that gate failed open). */
+  sharedAt: number | null;
   /** Global personas: this chat holds the shared probe slot, so its outcome is reported there too. */
   sharedProbe: boolean;
 };
@@ -66,21 +71,28 @@ export async function admit(deps: Deps, caller: GateCaller, persona: Persona): P
       personaId: persona.id,
       ...errorFields(error),
     });
-    return { reachable: false, name, probeLease: null, sharedProbe: false };
+    return { reachable: false, name, probeLease: null, admittedAt: null, sharedAt: null, sharedProbe: false };
   }
   if (!admission.allowed) throw refusal(admission);
-  const gate = { reachable: true, name, probeLease: admission.probeLease, sharedProbe: false };
+  const gate: Gate = {
+    reachable: true,
+    name,
+    probeLease: admission.probeLease,
+    admittedAt: admission.at,
+    sharedAt: null,
+    sharedProbe: false,
+  };
   if (persona.workspaceId !== null) return gate;
 
   const rule = deps.config.rateLimits.CHAT_PERSONA_GLOBAL;
-  const probe = admission.probeLease !== null;
   let shared: SharedAdmission;
   try {
     shared = await gateNamed(deps, persona.id).admitShared(rule, {
       restricted: isRestrictedWorkspace(caller),
-      restrictedLimit: Math.floor(rule.limit / 2),
-      probe,
-      probeSeconds: deps.config.BREAKER_OPEN_SECONDS,
+      // At least one: a tiny override must not shut every restricted workspace out.
+      restrictedLimit: Math.max(1, Math.floor(rule.limit / 2)),
+      probeLease: admission.probeLease,
+      leaseSeconds,
     });
   } catch (error) {
     deps.log.error("shared persona gate unavailable; failing open", {
@@ -89,7 +101,7 @@ export async function admit(deps: Deps, caller: GateCaller, persona: Persona): P
     });
     return gate;
   }
-  if (shared.allowed) return { ...gate, sharedProbe: probe };
+  if (shared.allowed) return { ...gate, sharedAt: shared.at, sharedProbe: admission.probeLease !== null };
   await gateNamed(deps, name)
     .release(admission.at, admission.probeLease)
     .catch((error: unknown) =>
@@ -97,6 +109,36 @@ export async function admit(deps: Deps, caller: GateCaller, persona: Persona): P
     );
   throw refusal(shared);
 }
+
+/**
+ * Gives an admission back when the chat will not be relayed after all (storing it failed): its chat leaves
+ * both windows and its probe lease and shared slot are freed at once, rather than when they expire. Logged,
+ * never thrown: the caller is already failing.
+ */
+export async function releaseGate(deps: Deps, persona: Pick<Persona, "id">, gate: Gate): Promise<void> {
+  try {
+    await Promise.all([
+      gate.admittedAt !== null
+        ? gateNamed(deps, gate.name).release(gate.admittedAt, gate.probeLease)
+        : undefined,
+      gate.sharedAt !== null
+        ? gateNamed(deps, persona.id).releaseShared(gate.sharedAt, gate.sharedProbe ? gate.probeLease : null)
+        : undefined,
+    ]);
+  } catch (error) {
+    deps.log.error("persona gate release failed", { personaId: persona.id, ...errorFields(error) });
+  }
+}
+
+/** Outcomes that mean the webhook itself is down (no answer, 5xx, 429), not an answer to this chat's content. */
+const WEBHOOK_DOWN: ReadonlySet<RelayErrorClass> = new Set([
+  "CONNECTION",
+  "TIMEOUT",
+  "HTTP_5XX",
+  "HTTP_429",
+  "CONFIG",
+  "URL_REFUSED",
+]);
 
 function refusal(admission: { reason: "RATE_LIMITED" | "BREAKER_OPEN"; retryAfterSeconds: number }) {
   const headers = { "Retry-After": String(admission.retryAfterSeconds) };
@@ -126,17 +168,24 @@ export async function reportToGate(
   deps: Deps,
   persona: Persona,
   workspaceId: string,
-  success: boolean,
+  outcome: Pick<DeliveryOutcome, "ok"> & { errorClass?: RelayErrorClass },
   gate: Gate,
 ): Promise<void> {
   if (!gate.reachable) return;
+  const success = outcome.ok;
   try {
     const [status] = await Promise.all([
       gateNamed(deps, gate.name).report(
         { success, probeLease: gate.probeLease },
         deps.config.BREAKER_OPEN_SECONDS,
       ),
-      gate.sharedProbe ? gateNamed(deps, persona.id).reportSharedProbe(success) : undefined,
+      gate.sharedProbe && gate.probeLease
+        ? gateNamed(deps, persona.id).reportSharedProbe({
+            lease: gate.probeLease,
+            webhookDown: !success && outcome.errorClass !== undefined && WEBHOOK_DOWN.has(outcome.errorClass),
+            cooldownSeconds: deps.config.BREAKER_OPEN_SECONDS,
+          })
+        : undefined,
     ]);
     const openUntil = status.openUntil ? new Date(status.openUntil) : null;
     if ((persona.breakerOpenUntil?.getTime() ?? null) === (openUntil?.getTime() ?? null)) return;

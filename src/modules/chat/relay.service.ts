@@ -24,7 +24,7 @@ import type { PendingCaller } from "../../middleware/auth";
 import { toMessageDto } from "../conversations/store/branch";
 import { recordTurnOutcome } from "../conversations/store/chat";
 import type { ChatMessageDto, ChatResponseDto } from "./chat.schemas";
-import { admit, reportToGate } from "./relay-gate";
+import { admit, type Gate, releaseGate, reportToGate } from "./relay-gate";
 import { callWebhook, type RelayPayload } from "./relay-webhook";
 import { type CheckedTurn, checkTurn, type Turn } from "./turns";
 import type { DeliveryOutcome } from "./webhook-client";
@@ -33,18 +33,30 @@ export type { Turn } from "./turns";
 
 /** Relays a turn (chat, edit or retry) and answers with the stored message and the persona's reply. */
 export async function relayTurn(deps: Deps, caller: PendingCaller, turn: Turn): Promise<ChatResponseDto> {
-  const stored = await deps.db.transaction(async (tx) => {
-    const checked = await checkTurn(deps, tx, caller, turn);
-    // Nothing outside the database before the session check has passed (it answered in the same flight).
-    const auth = await caller.authorized();
-    const gate = await admit(deps, auth, checked.persona);
-    const { chatRunId, statements, messageAt } = checked.statements(tx);
-    return { checked, gate, chatRunId, messageAt, last: lastStatements(tx, statements) };
-  });
-  const results = await stored.last.results;
-  const [userMessage] = results[stored.messageAt] as Message[];
-  // A retry whose message was no longer FAILED (it is locked from the first read on: cannot happen).
-  if (!userMessage) throw new ApiError("NOT_RETRYABLE", "Only your own FAILED messages can be retried.");
+  let admitted: { persona: Persona; gate: Gate } | undefined;
+  let stored: { checked: CheckedTurn; gate: Gate; chatRunId: string; userMessage: Message };
+  try {
+    const pending = await deps.db.transaction(async (tx) => {
+      const checked = await checkTurn(deps, tx, caller, turn);
+      // Nothing outside the database before the session check has passed (it answered in the same flight).
+      const auth = await caller.authorized();
+      const gate = await admit(deps, auth, checked.persona);
+      admitted = { persona: checked.persona, gate };
+      const { chatRunId, statements, messageAt } = checked.statements(tx);
+      return { checked, gate, chatRunId, messageAt, last: lastStatements(tx, statements) };
+    });
+    const results = await pending.last.results;
+    const [userMessage] = results[pending.messageAt] as Message[];
+    // A retry whose message was no longer FAILED (it is locked from the first read on: cannot happen).
+    if (!userMessage) throw new ApiError("NOT_RETRYABLE", "Only your own FAILED messages can be retried.");
+    stored = { ...pending, userMessage };
+  } catch (error) {
+    // Admitted but not stored: the chat will not be relayed, so its place in the windows (and a probe's
+    // lease and shared slot) go back now rather than when they expire.
+    if (admitted) await releaseGate(deps, admitted.persona, admitted.gate);
+    throw error;
+  }
+  const { userMessage } = stored;
   return deliverAndRecord(deps, caller, stored.checked, stored.gate, {
     chatRunId: stored.chatRunId,
     conversationId: stored.checked.conversationId,
@@ -74,7 +86,7 @@ async function deliverAndRecord(
     const outcome = await callWebhook(deps, persona, stored);
     const [recorded] = await Promise.all([
       recordOutcome(deps, caller, persona, stored, outcome, turn.via),
-      reportToGate(deps, persona, caller.workspaceId, outcome.ok, gate),
+      reportToGate(deps, persona, caller.workspaceId, outcome, gate),
     ]);
     return { outcome, assistant: recorded };
   })();
