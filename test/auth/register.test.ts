@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { hashToken, randomToken } from "../../src/core/crypto";
 import { auditEvents, invitations, users, userTokens, workspaces } from "../../src/db/schema";
@@ -273,6 +273,25 @@ describe("POST /api/auth/verify-email", () => {
     expect(personal).toMatchObject({ kind: "PERSONAL", domain: null });
     const mails = await waitForMails(email, 2);
     expect(mails[1]?.subject).toMatch(/invit/i);
+  });
+
+  it("gives users of relay and alias providers separate PERSONAL workspaces too", async () => {
+    // duck.com and a per-user subdomain of addy.io: not in email-providers' list, public all the same.
+    const a = `${unique("a")}@duck.com`;
+    const b = `${unique("b")}@duck.com`;
+    const c = `${unique("c")}@${unique("ada")}.anonaddy.com`;
+    const results = [];
+    for (const email of [a, b, c]) results.push(await verify(await registerAndGetToken(email)));
+    const ids = results.map((r) => r.body.user.workspaceId);
+    expect(new Set(ids).size).toBe(3);
+    expect(results.map((r) => r.body.user.role)).toEqual(["ADMIN", "ADMIN", "ADMIN"]);
+    const kinds = await withDb((db) =>
+      db
+        .select({ kind: workspaces.kind, domain: workspaces.domain })
+        .from(workspaces)
+        .where(inArray(workspaces.id, ids)),
+    );
+    expect(kinds).toEqual(Array(3).fill({ kind: "PERSONAL", domain: null }));
   });
 
   it("gives every public-mail user a separate PERSONAL workspace", async () => {

@@ -11,6 +11,7 @@ import { alias } from "drizzle-orm/pg-core";
 import publicMailDomains from "email-providers/all.json";
 import type { DbOrTx, Transaction } from "../../db/client";
 import { invitations, type UserRole, users, workspaces } from "../../db/schema";
+import { isRelayMailDomain } from "./relay-mail-domains";
 
 export type Assignment = {
   workspaceId: string;
@@ -29,10 +30,14 @@ export type Assignment = {
 // Built on first use: 8.8k domains, needed only at verification.
 let publicDomains: Set<string> | undefined;
 
-/** True for free-mail providers (gmail.com, gmx.de, proton.me, …): their users never share a workspace. */
+/**
+ * True for free-mail providers (gmail.com, gmx.de, proton.me, …) and for the relay and alias providers that
+ * list misses (relay-mail-domains.ts: duck.com, mozmail.com, simplelogin.com, …, and their per-user
+ * subdomains): their users never share a workspace.
+ */
 export function isPublicMailDomain(domain: string): boolean {
   publicDomains ??= new Set(publicMailDomains as string[]);
-  return publicDomains.has(domain.toLowerCase());
+  return publicDomains.has(domain.toLowerCase()) || isRelayMailDomain(domain);
 }
 
 export const emailDomain = (email: string): string => email.slice(email.lastIndexOf("@") + 1).toLowerCase();
