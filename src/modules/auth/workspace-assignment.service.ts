@@ -121,20 +121,33 @@ async function createPersonal(
   };
 }
 
+/** An invitation that can still be taken: neither accepted nor revoked, and not expired. */
+export const liveInvitation = and(
+  isNull(invitations.acceptedAt),
+  isNull(invitations.revokedAt),
+  gt(invitations.expiresAt, sql`now()`),
+);
+
+/** The inviter of an invitation, as a join alias for `backedByInviter`. */
+export const inviter = alias(users, "inviter");
+
+/**
+ * Joins `inviter` only while they are an ACTIVE ADMIN of the invitation's workspace: a demoted, deactivated
+ * or departed admin's invitations lapse, whichever path changed them.
+ */
+export const backedByInviter = and(
+  eq(inviter.id, invitations.invitedBy),
+  eq(inviter.workspaceId, invitations.workspaceId),
+  eq(inviter.role, "ADMIN"),
+  eq(inviter.status, "ACTIVE"),
+);
+
 /** Whether this token names an open, unexpired invitation for this email (a read only; nothing is taken). */
 export async function isLiveInvitation(db: DbOrTx, email: string, tokenHash: string): Promise<boolean> {
   const [row] = await db
     .select({ id: invitations.id })
     .from(invitations)
-    .where(
-      and(
-        eq(invitations.tokenHash, tokenHash),
-        eq(invitations.email, email),
-        isNull(invitations.acceptedAt),
-        isNull(invitations.revokedAt),
-        gt(invitations.expiresAt, sql`now()`),
-      ),
-    );
+    .where(and(eq(invitations.tokenHash, tokenHash), eq(invitations.email, email), liveInvitation));
   return row !== undefined;
 }
 
@@ -153,7 +166,6 @@ export async function takeOpenInvitation(
   email: string,
   match: InvitationMatch,
 ): Promise<Assignment | null> {
-  const inviters = alias(users, "inviter");
   const [open] = await tx
     .select({
       id: invitations.id,
@@ -164,21 +176,11 @@ export async function takeOpenInvitation(
     })
     .from(invitations)
     .innerJoin(workspaces, eq(workspaces.id, invitations.workspaceId))
-    .innerJoin(
-      inviters,
-      and(
-        eq(inviters.id, invitations.invitedBy),
-        eq(inviters.workspaceId, invitations.workspaceId),
-        eq(inviters.role, "ADMIN"),
-        eq(inviters.status, "ACTIVE"),
-      ),
-    )
+    .innerJoin(inviter, backedByInviter)
     .where(
       and(
         eq(invitations.email, email),
-        isNull(invitations.acceptedAt),
-        isNull(invitations.revokedAt),
-        gt(invitations.expiresAt, sql`now()`),
+        liveInvitation,
         eq(workspaces.status, "ACTIVE"),
         "tokenHash" in match
           ? eq(invitations.tokenHash, match.tokenHash)

@@ -4,7 +4,6 @@
  * a new address registers with the mailed token, an existing account accepts it while signed in.
  */
 import { and, asc, desc, eq, gt, inArray, isNull, ne, sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/pg-core";
 import { hashToken, randomToken } from "../../core/crypto";
 import type { Deps } from "../../core/deps";
 import { ApiError } from "../../core/errors";
@@ -24,7 +23,13 @@ import { dispatchEmails, emailRow } from "../../email/outbox";
 import type { AuthContext } from "../../middleware/auth";
 import { auditInsertFrom, recordAudit } from "../audit/audit.service";
 import { signAccessToken } from "../auth/access-token";
-import { type InvitationMatch, takeOpenInvitation } from "../auth/workspace-assignment.service";
+import {
+  backedByInviter,
+  type InvitationMatch,
+  inviter,
+  liveInvitation,
+  takeOpenInvitation,
+} from "../auth/workspace-assignment.service";
 import { privatiseMovedConversations } from "../conversations/store/lifecycle";
 import { movePersonas } from "../personas/personas.service";
 import { moveAvatar } from "../users/avatar.service";
@@ -350,7 +355,6 @@ export async function acceptInvitation(deps: Deps, auth: AuthContext, match: Inv
  * (the verified-domains issue).
  */
 export async function listMyInvitations(deps: Deps, auth: Pick<AuthContext, "email" | "workspaceId">) {
-  const inviter = alias(users, "inviter");
   const rows = await deps.db
     .select({
       id: invitations.id,
@@ -365,20 +369,11 @@ export async function listMyInvitations(deps: Deps, auth: Pick<AuthContext, "ema
     })
     .from(invitations)
     .innerJoin(workspaces, eq(workspaces.id, invitations.workspaceId))
-    .innerJoin(
-      inviter,
-      and(
-        eq(inviter.id, invitations.invitedBy),
-        eq(inviter.workspaceId, invitations.workspaceId),
-        eq(inviter.role, "ADMIN"),
-        eq(inviter.status, "ACTIVE"),
-      ),
-    )
+    .innerJoin(inviter, backedByInviter)
     .where(
       and(
         eq(invitations.email, auth.email),
-        isOpen,
-        gt(invitations.expiresAt, sql`now()`),
+        liveInvitation,
         eq(workspaces.status, "ACTIVE"),
         ne(invitations.workspaceId, auth.workspaceId),
       ),
